@@ -1,0 +1,17 @@
+# The vimg command: one file per subcommand, sharing cli.h helpers.
+bin_PROGRAMS += cli/vimg
+noinst_HEADERS += cli/cli.h
+cli_vimg_SOURCES = \
+	cli/vimg.c \
+	cli/opts.c \
+	cli/output.c \
+	cli/progress.c \
+	cli/cmd-info.c \
+	cli/cmd-create.c \
+	cli/cmd-convert.c \
+	cli/cmd-compare.c \
+	cli/cmd-check.c \
+	cli/cmd-map.c \
+	cli/cmd-snapshot.c \
+	cli/cmd-formats.c
+cli_vimg_LDADD = libvimg/libvimg.la $(PTHREAD_LIBS)

@@ -1,0 +1,17 @@
+# Format drivers, linked into libvimg.la. One block per format.
+noinst_HEADERS += formats/qcow2.h
+
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/raw.c
+
+# qcow2 (formats/qcow2*.c)
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/qcow2.c \
+	formats/qcow2-cluster.c \
+	formats/qcow2-refcount.c \
+	formats/qcow2-compress.c \
+	formats/qcow2-snapshot.c \
+	formats/qcow2-create.c \
+	formats/qcow2-check.c
+
+include formats/vmdk.mk

@@ -1,0 +1,1 @@
+# vmdk driver (formats/vmdk*.c): sources are added here.

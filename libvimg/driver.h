@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The disk-format driver contract (see man/vimg-driver.7) and the helpers the
+ * core offers drivers. One `const struct vimg_driver` per format, registered
+ * in libvimg/registry.c. The core has already checked bounds and alignment of
+ * every request; drivers answer block_status for their own layer only and never
+ * open or walk backing files (they ask vimg_read_below for what lies beneath).
+ * Nothing here is exported from libvimg.so.
+ */
+#ifndef VIMG_DRIVER_H
+#define VIMG_DRIVER_H
+
+#include "vimg.h"
+
+#define VIMG_PROBE_HEAD (64 * 1024)
+#define VIMG_PROBE_TAIL (64 * 1024)
+
+struct vimg_probe {
+	const uint8_t *head;	/* first bytes of the file */
+	size_t head_len;	/* <= VIMG_PROBE_HEAD, less for small files */
+	const uint8_t *tail;	/* last bytes of the file */
+	size_t tail_len;
+	uint64_t file_size;
+	const char *name;	/* path, for hints only */
+};
+
+enum vimg_thread_model {
+	VIMG_THREAD_SERIALIZE = 0,	/* one mutex around every driver call */
+	VIMG_THREAD_PARALLEL_READS = 1,	/* read/block_status concurrently (rwlock) */
+};
+
+/* Write flags. */
+#define VIMG_WRITE_FUA (1u << 0)
+
+struct vimg_opts; /* parsed create options, see opts_get_* */
+
+/* What the core passes to create about the backing file. */
+struct vimg_backing_spec {
+	const char *name;	/* as it must be recorded in the image */
+	const char *format;	/* recorded backing format, or NULL */
+};
+
+struct vimg_driver {
+	const char *name;
+	const char *description;
+	const char *const *extensions;	/* NULL-terminated, hints only */
+	size_t priv_size;		/* zeroed state the core allocates before open */
+	unsigned features;		/* VIMG_FEAT_* */
+	enum vimg_thread_model thread_model;
+	const struct vimg_opt_desc *create_opts;
+
+	/* 0..100 from the probe buffers; no I/O, no allocation. Required. */
+	int (*probe)(const struct vimg_probe *p);
+	/*
+	 * Parse and validate; fill img through image_set_*. `file` is the main
+	 * file, owned by the core. flags: VIMG_OPEN_*. Required.
+	 */
+	int (*open)(struct vimg_image *img, struct vimg_file *file, unsigned flags,
+		    struct vimg_error *err);
+	/* Parent opened: check a format-specific link (CID, GUID). Optional. */
+	int (*backing_opened)(struct vimg_image *img, struct vimg_image *parent,
+			      struct vimg_error *err);
+	/* Free what the driver allocated; cannot fail (flush is called first). Also
+	 * called after a failed open, so it must cope with partly filled state. Required. */
+	void (*close)(struct vimg_image *img);
+
+	/* Required: describe one run starting exactly at off (see vimg.h). */
+	int (*block_status)(struct vimg_image *img, uint64_t off, uint64_t len,
+			    struct vimg_run *run, struct vimg_error *err);
+	/* Read a DATA run the core cannot read itself (compressed, encoded).
+	 * [off, off+len) lies within one run block_status reported. */
+	int (*read)(struct vimg_image *img, void *buf, uint64_t off, size_t len,
+		    struct vimg_error *err);
+	int (*write)(struct vimg_image *img, const void *buf, uint64_t off, size_t len,
+		     unsigned flags, struct vimg_error *err);
+	/*
+	 * Compress one cluster into out (capacity *out_len, at least len). Must be
+	 * thread-safe and take no lock: the core calls it outside the image lock.
+	 * Returns 0 with *out_len set, 1 if the data does not compress (write
+	 * plainly), or a negative code.
+	 */
+	int (*compress)(struct vimg_image *img, const void *in, size_t len, void *out,
+			size_t *out_len, struct vimg_error *err);
+	/* Store an already compressed cluster at cluster-aligned virtual offset off. */
+	int (*write_compressed)(struct vimg_image *img, const void *cdata, size_t clen,
+				uint64_t off, size_t len, struct vimg_error *err);
+	/* Zero through metadata; NULL: the core writes zero buffers. */
+	int (*zero)(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,
+		    struct vimg_error *err);
+	/* Make metadata consistent and durable (the core then fsyncs the main file). */
+	int (*flush)(struct vimg_image *img, struct vimg_error *err);
+
+	/* Static: create a new image file at path. */
+	int (*create)(const char *path, uint64_t size, const struct vimg_opts *opts,
+		      const struct vimg_backing_spec *backing, struct vimg_error *err);
+	int (*check)(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
+		     struct vimg_error *err);
+	int (*info)(struct vimg_image *img, const struct vimg_emit *em, struct vimg_error *err);
+	/* Extra host files beyond the main one (extents, external data file). */
+	int (*files)(struct vimg_image *img, int (*cb)(void *opaque, const char *path),
+		     void *opaque, struct vimg_error *err);
+	int (*snapshot_list)(struct vimg_image *img,
+			     int (*cb)(void *opaque, const struct vimg_snapshot *s), void *opaque,
+			     struct vimg_error *err);
+	/* Fill `view` (made by image_view_new) as a read-only snapshot view. */
+	int (*snapshot_open)(struct vimg_image *img, const char *id_or_name,
+			     struct vimg_image *view, struct vimg_error *err);
+};
+
+/* The registered drivers (registry.c). */
+extern const struct vimg_driver vimg_drv_raw;
+extern const struct vimg_driver vimg_drv_qcow2;
+
+const struct vimg_driver *registry_driver(size_t i);
+const struct vimg_driver *registry_by_name(const char *name);
+
+/* ---- image accessors for drivers (image.c) --------------------------- */
+
+void *image_priv(const struct vimg_image *img);
+struct vimg_file *image_file(const struct vimg_image *img);
+const char *image_path(const struct vimg_image *img);
+/* Directory the image lives in: names inside the image resolve against it. */
+const char *image_dir(const struct vimg_image *img);
+bool image_is_writable(const struct vimg_image *img);
+unsigned image_open_flags(const struct vimg_image *img);
+void image_set_size(struct vimg_image *img, uint64_t size);
+void image_set_cluster_size(struct vimg_image *img, uint32_t cluster_size);
+/* Force the image read-only (corrupt bit, unknown autoclear bits...). */
+void image_set_read_only(struct vimg_image *img);
+/*
+ * Record the backing file (name as stored, format or NULL). The core opens it
+ * after open() returns. Copies both strings.
+ */
+int image_set_backing(struct vimg_image *img, const char *name, const char *format,
+		      struct vimg_error *err);
+/* Whether a backing image is attached (opened). */
+bool image_has_backing(const struct vimg_image *img);
+/*
+ * Open a file named inside the image (extent, external data file), resolved
+ * against image_dir under the path policy. The driver owns the result and
+ * closes it with file_close in its close().
+ */
+int image_open_sibling(struct vimg_image *img, const char *name, bool writable,
+		       struct vimg_file **out, struct vimg_error *err);
+/*
+ * For snapshot views: a new read-only image sharing img's driver, main file and
+ * backing (not owned), with fresh zeroed priv. Used inside snapshot_open only.
+ */
+int image_view_new(struct vimg_image *img, struct vimg_image **view, struct vimg_error *err);
+
+/*
+ * Read what lies below this layer at [off, off+len): the backing chain, or
+ * zeros. For partial writes over unallocated clusters. Takes no lock of img.
+ */
+int vimg_read_below(struct vimg_image *img, void *buf, uint64_t off, size_t len,
+		    struct vimg_error *err);
+
+/* ---- create options (opts.c) ------------------------------------------ */
+
+/* Value of key: the one given, else the table default, else NULL. */
+const char *opts_get(const struct vimg_opts *o, const char *key);
+bool opts_given(const struct vimg_opts *o, const char *key);
+/* Typed getters: 0, or VIMG_EINVAL naming the key when the value is malformed. */
+int opts_get_size(const struct vimg_opts *o, const char *key, uint64_t *out,
+		  struct vimg_error *err);
+int opts_get_uint(const struct vimg_opts *o, const char *key, uint64_t *out,
+		  struct vimg_error *err);
+int opts_get_bool(const struct vimg_opts *o, const char *key, bool *out,
+		  struct vimg_error *err);
+
+/* ---- files (file.c) ---------------------------------------------------- */
+
+#define FILE_RDWR	(1u << 0)
+#define FILE_CREATE	(1u << 1) /* create, truncate to 0; fails if it exists and FILE_EXCL */
+#define FILE_EXCL	(1u << 2)
+
+/* Open a host file (O_CLOEXEC). Errors name the path. */
+int file_open(const char *path, unsigned flags, struct vimg_file **out, struct vimg_error *err);
+void file_close(struct vimg_file *f);
+int file_fd(const struct vimg_file *f);
+bool file_is_block_device(const struct vimg_file *f);
+/* Full read; reading past end of file is VIMG_ECORRUPT ("unexpected end of file"). */
+int file_pread_full(struct vimg_file *f, void *buf, size_t len, uint64_t off,
+		    struct vimg_error *err);
+/* Full read; bytes past end of file read as zeros. */
+int file_pread_zeroed(struct vimg_file *f, void *buf, size_t len, uint64_t off,
+		      struct vimg_error *err);
+int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t off,
+		     struct vimg_error *err);
+int file_fsync(struct vimg_file *f, struct vimg_error *err);
+/* Current size (block devices: device size). */
+int64_t file_size(struct vimg_file *f, struct vimg_error *err);
+int file_truncate(struct vimg_file *f, uint64_t size, struct vimg_error *err);
+/* Allocate [off, off+len) (posix_fallocate semantics, extends the file). */
+int file_allocate(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err);
+/* Deallocate so the range reads as zeros; VIMG_EUNSUPPORTED if the fs cannot. */
+int file_punch_hole(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err);
+/* Next data/hole at or after off via SEEK_DATA/SEEK_HOLE. *found = file size if none.
+ * VIMG_EUNSUPPORTED where the fs does not support it. */
+int file_seek_data(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err);
+int file_seek_hole(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err);
+/* Bytes allocated on the host (st_blocks * 512). */
+int64_t file_allocated(struct vimg_file *f, struct vimg_error *err);
+
+/* ---- path policy (path.c) ----------------------------------------------- */
+
+/*
+ * Resolve `name` (relative to dir, or absolute) to a path. Unless allow_escape,
+ * the result, with symlinks resolved as far as it exists, must stay inside dir:
+ * otherwise VIMG_EACCES naming the path. *out is malloc'd.
+ */
+int path_resolve(const char *dir, const char *name, bool allow_escape, char **out,
+		 struct vimg_error *err);
+/* Directory part of path, malloc'd ("." for a bare name). */
+char *path_dirname(const char *path);
+
+/* ---- bounded allocation (alloc.c) --------------------------------------- */
+
+/*
+ * calloc(count, elem_size) after checking the product against overflow and
+ * max_bytes; on violation VIMG_ECORRUPT "<what> <count> exceeds limit". `what`
+ * should name format and structure ("qcow2: L1 size").
+ */
+int vimg_alloc_table(uint64_t count, size_t elem_size, uint64_t max_bytes, const char *what,
+		     void **out, struct vimg_error *err);
+
+/* Log through the hook set by vimg_set_log (error.c). */
+void vimg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host files: the only place that calls pread/pwrite/fsync on image files,
+ * so short reads, EINTR and end-of-file handling live in one spot. Every
+ * error names the file and the offset.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "driver.h"
+
+struct vimg_file {
+	int fd;
+	bool writable;
+	bool blockdev;
+	char *path;
+};
+
+int file_open(const char *path, unsigned flags, struct vimg_file **out, struct vimg_error *err)
+{
+	int oflags = O_CLOEXEC | ((flags & FILE_RDWR) ? O_RDWR : O_RDONLY);
+	struct vimg_file *f;
+	struct stat st;
+
+	*out = NULL;
+	if (flags & FILE_CREATE)
+		oflags |= O_RDWR | O_CREAT | O_TRUNC | ((flags & FILE_EXCL) ? O_EXCL : 0);
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	f->fd = open(path, oflags, 0644);
+	if (f->fd < 0) {
+		int e = errno;
+
+		free(f->path);
+		free(f);
+		return vimg_error_set_errno(err, e, "%s", path);
+	}
+	if (fstat(f->fd, &st) == 0 && S_ISBLK(st.st_mode))
+		f->blockdev = true;
+	else if (fstat(f->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		file_close(f);
+		return vimg_error_set(err, VIMG_EINVAL, "%s: is a directory", path);
+	}
+	f->writable = (oflags & O_ACCMODE) == O_RDWR;
+	*out = f;
+	return 0;
+}
+
+void file_close(struct vimg_file *f)
+{
+	if (!f)
+		return;
+	close(f->fd);
+	free(f->path);
+	free(f);
+}
+
+int file_fd(const struct vimg_file *f)
+{
+	return f->fd;
+}
+
+bool file_is_block_device(const struct vimg_file *f)
+{
+	return f->blockdev;
+}
+
+const char *vimg_file_path(const struct vimg_file *f)
+{
+	return f ? f->path : NULL;
+}
+
+static int pread_loop(struct vimg_file *f, void *buf, size_t len, uint64_t off, size_t *got,
+		      struct vimg_error *err)
+{
+	uint8_t *p = buf;
+
+	*got = 0;
+	while (*got < len) {
+		ssize_t n = pread(f->fd, p + *got, len - *got, (off_t)(off + *got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return vimg_error_set_errno(err, errno, "%s: read at offset 0x%llx",
+						    f->path, (unsigned long long)(off + *got));
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+int file_pread_full(struct vimg_file *f, void *buf, size_t len, uint64_t off,
+		    struct vimg_error *err)
+{
+	size_t got;
+	int rc = pread_loop(f, buf, len, off, &got, err);
+
+	if (rc)
+		return rc;
+	if (got < len)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "%s: unexpected end of file reading %zu bytes at offset 0x%llx",
+				      f->path, len, (unsigned long long)off);
+	return 0;
+}
+
+int file_pread_zeroed(struct vimg_file *f, void *buf, size_t len, uint64_t off,
+		      struct vimg_error *err)
+{
+	size_t got;
+	int rc = pread_loop(f, buf, len, off, &got, err);
+
+	if (rc)
+		return rc;
+	memset((uint8_t *)buf + got, 0, len - got);
+	return 0;
+}
+
+int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t off,
+		     struct vimg_error *err)
+{
+	const uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(f->fd, p + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return vimg_error_set_errno(err, errno, "%s: write at offset 0x%llx",
+						    f->path, (unsigned long long)(off + done));
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int file_fsync(struct vimg_file *f, struct vimg_error *err)
+{
+	if (f->writable && fdatasync(f->fd) < 0 && errno != EINVAL)
+		return vimg_error_set_errno(err, errno, "%s: fsync", f->path);
+	return 0;
+}
+
+int64_t file_size(struct vimg_file *f, struct vimg_error *err)
+{
+	struct stat st;
+
+	if (f->blockdev) {
+		uint64_t sz;
+
+		if (ioctl(f->fd, BLKGETSIZE64, &sz) < 0)
+			return vimg_error_set_errno(err, errno, "%s: device size", f->path);
+		return (int64_t)sz;
+	}
+	if (fstat(f->fd, &st) < 0)
+		return vimg_error_set_errno(err, errno, "%s: stat", f->path);
+	return st.st_size;
+}
+
+int64_t file_allocated(struct vimg_file *f, struct vimg_error *err)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) < 0)
+		return vimg_error_set_errno(err, errno, "%s: stat", f->path);
+	return (int64_t)st.st_blocks * 512;
+}
+
+int file_truncate(struct vimg_file *f, uint64_t size, struct vimg_error *err)
+{
+	if (f->blockdev)
+		return 0;
+	if (ftruncate(f->fd, (off_t)size) < 0)
+		return vimg_error_set_errno(err, errno, "%s: truncate to %llu", f->path,
+					    (unsigned long long)size);
+	return 0;
+}
+
+int file_allocate(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
+{
+	int e;
+
+	if (!len || f->blockdev)
+		return 0;
+	e = posix_fallocate(f->fd, (off_t)off, (off_t)len);
+	if (e)
+		return vimg_error_set_errno(err, e, "%s: allocate 0x%llx+0x%llx", f->path,
+					    (unsigned long long)off, (unsigned long long)len);
+	return 0;
+}
+
+int file_punch_hole(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
+{
+	if (!len)
+		return 0;
+	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) < 0) {
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: cannot punch holes",
+					      f->path);
+		return vimg_error_set_errno(err, errno, "%s: punch hole at 0x%llx", f->path,
+					    (unsigned long long)off);
+	}
+	return 0;
+}
+
+static int seek_to(struct vimg_file *f, uint64_t off, int whence, uint64_t *found,
+		   struct vimg_error *err)
+{
+	off_t r = lseek(f->fd, (off_t)off, whence);
+
+	if (r >= 0) {
+		*found = (uint64_t)r;
+		return 0;
+	}
+	if (errno == ENXIO) {
+		/* No data at or after off: everything to the end is a hole. */
+		int64_t sz = file_size(f, err);
+
+		if (sz < 0)
+			return (int)sz;
+		*found = (uint64_t)sz > off ? (uint64_t)sz : off;
+		return 0;
+	}
+	if (errno == EINVAL || errno == EOPNOTSUPP)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: SEEK_DATA unsupported",
+				      f->path);
+	return vimg_error_set_errno(err, errno, "%s: seek at 0x%llx", f->path,
+				    (unsigned long long)off);
+}
+
+int file_seek_data(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err)
+{
+	return seek_to(f, off, SEEK_DATA, found, err);
+}
+
+int file_seek_hole(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err)
+{
+	return seek_to(f, off, SEEK_HOLE, found, err);
+}

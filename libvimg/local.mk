@@ -1,0 +1,28 @@
+# libvimg: every object goes into a convenience library (so unit tests can reach
+# internal functions), which libvimg.la wraps with the exported API only.
+noinst_LTLIBRARIES = libvimg/libvimg-internal.la
+lib_LTLIBRARIES += libvimg/libvimg.la
+include_HEADERS += libvimg/vimg.h
+noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h
+
+libvimg_libvimg_internal_la_SOURCES = \
+	libvimg/error.c \
+	libvimg/alloc.c \
+	libvimg/file.c \
+	libvimg/path.c \
+	libvimg/opts.c \
+	libvimg/registry.c \
+	libvimg/image.c \
+	libvimg/io.c \
+	libvimg/chain.c \
+	libvimg/copy.c \
+	libvimg/compare.c
+libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
+	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
+libvimg_libvimg_internal_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(PTHREAD_LIBS)
+
+libvimg_libvimg_la_SOURCES =
+libvimg_libvimg_la_LIBADD = libvimg/libvimg-internal.la
+libvimg_libvimg_la_LDFLAGS = -version-info $(LIBVIMG_LT_VERSION) -no-undefined \
+	-Wl,--version-script=$(top_srcdir)/libvimg/libvimg.sym
+EXTRA_DIST += libvimg/libvimg.sym libvimg.pc.in

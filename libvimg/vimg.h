@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvimg public API: the only header cli/, fuse/ and outside programs include.
+ *
+ * Conventions (libvimg(3)):
+ * - Every fallible function takes a `struct vimg_error *err` last (may be NULL)
+ *   and returns 0 or a negative VIMG_E* code; functions returning a quantity
+ *   return it as int64_t >= 0, or a negative code.
+ * - The caller owns what it passes in; the library copies strings it keeps.
+ *   A `const char *` returned by a getter lives until its owning object closes.
+ * - The library never prints and never exits.
+ * - Reads and block-status queries on one image are safe from several threads;
+ *   writes, flush and close must not race with close.
+ */
+#ifndef VIMG_H
+#define VIMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* ---- errors ---------------------------------------------------------- */
+
+enum {
+	VIMG_EINVAL = -1,	/* caller misuse or a bad option */
+	VIMG_ENOMEM = -2,	/* out of memory */
+	VIMG_EIO = -3,		/* system I/O failure; sys_errno says which */
+	VIMG_ENOENT = -4,	/* file not found */
+	VIMG_EACCES = -5,	/* permission, or refused by the path policy */
+	VIMG_EROFS = -6,	/* write to a read-only image */
+	VIMG_ENOSPC = -7,	/* no space */
+	VIMG_EBUSY = -8,	/* image locked */
+	VIMG_EFORMAT = -9,	/* not recognised, or the wrong format */
+	VIMG_ECORRUPT = -10,	/* the image violates its specification */
+	VIMG_EUNSUPPORTED = -11, /* valid but not implemented / library missing */
+	VIMG_ERANGE = -12,	/* request beyond the virtual size */
+	VIMG_EBACKING = -13,	/* backing chain broken */
+};
+
+#define VIMG_ERROR_MSG_MAX 512
+
+/*
+ * A per-call error, on the caller's stack, initialised with VIMG_ERROR_INIT.
+ * `msg` is a fixed buffer so that reporting never allocates.
+ */
+struct vimg_error {
+	int code;	/* 0 or a VIMG_E* code */
+	int sys_errno;	/* errno behind a system failure, or 0 */
+	char msg[VIMG_ERROR_MSG_MAX];
+};
+#define VIMG_ERROR_INIT { 0, 0, { 0 } }
+
+/* Generic text for a code; never NULL. */
+const char *vimg_strerror(int code);
+
+/*
+ * Set err (if not NULL and not already set: the first, deepest cause wins).
+ * Returns `code`, so `return vimg_error_set(err, VIMG_EINVAL, "...");` works.
+ */
+int vimg_error_set(struct vimg_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Like vimg_error_set, mapping errnum to a code and appending strerror. */
+int vimg_error_set_errno(struct vimg_error *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prepend "context: " to an already set message. Returns err->code (0 if NULL). */
+int vimg_error_prefix(struct vimg_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Reset to VIMG_ERROR_INIT. */
+void vimg_error_clear(struct vimg_error *err);
+
+/* Debug log hook; level 0 = errors .. 3 = debug. fn NULL disables. Not thread-safe to change. */
+void vimg_set_log(void (*fn)(void *opaque, int level, const char *msg), void *opaque, int level);
+
+/* ---- formats --------------------------------------------------------- */
+
+#define VIMG_FEAT_READ		(1u << 0)
+#define VIMG_FEAT_WRITE		(1u << 1)
+#define VIMG_FEAT_CREATE	(1u << 2)
+#define VIMG_FEAT_BACKING	(1u << 3)
+#define VIMG_FEAT_SNAPSHOTS	(1u << 4)
+#define VIMG_FEAT_CHECK		(1u << 5)
+#define VIMG_FEAT_REPAIR	(1u << 6)
+#define VIMG_FEAT_MULTI_FILE	(1u << 7)
+#define VIMG_FEAT_PROBE_WEAK	(1u << 8)
+#define VIMG_FEAT_COMPRESS	(1u << 9)
+
+enum vimg_opt_type {
+	VIMG_OPT_STR = 1,	/* free text, or one of `choices` ("a|b|c") */
+	VIMG_OPT_SIZE,		/* 64k, 2M, 1G ... */
+	VIMG_OPT_UINT,
+	VIMG_OPT_BOOL,		/* on/off, true/false, yes/no, 1/0 */
+};
+
+/* One create option of a format; tables end with key == NULL. */
+struct vimg_opt_desc {
+	const char *key;
+	enum vimg_opt_type type;
+	const char *def;	/* default as text, or NULL */
+	const char *choices;	/* for VIMG_OPT_STR: "a|b|c", or NULL for free text */
+	const char *help;
+};
+
+/* i-th registered format name in probe order, NULL past the end. */
+const char *vimg_format_name(size_t i);
+/* One-line description, or NULL for an unknown format. */
+const char *vimg_format_description(const char *format);
+/* VIMG_FEAT_* bits of a format, 0 if unknown. */
+unsigned vimg_format_features(const char *format);
+/* Create-option table of a format (key == NULL terminated), NULL if unknown. */
+const struct vimg_opt_desc *vimg_format_create_opts(const char *format);
+
+/* Parse "512", "64k", "1.5G", "2T" (binary units, b/k/M/G/T/P/E, case-insensitive). */
+int vimg_parse_size(const char *s, uint64_t *out, struct vimg_error *err);
+
+/* ---- images ---------------------------------------------------------- */
+
+struct vimg_image;
+struct vimg_file;
+
+#define VIMG_OPEN_RDWR		(1u << 0) /* open writable (backing files stay read-only) */
+#define VIMG_OPEN_ALLOW_ESCAPE	(1u << 1) /* backing/extent names may leave the image's directory */
+#define VIMG_OPEN_NO_BACKING	(1u << 2) /* record the backing name but do not open it */
+#define VIMG_OPEN_CHECK		(1u << 3) /* opened for check/repair: no automatic repair on open,
+					     corrupt images may be opened to be repaired */
+
+/* Maximum backing chain depth. */
+#define VIMG_MAX_CHAIN_DEPTH 64
+
+/*
+ * Open `path`. `format` NULL probes (raw is only a weak fallback); otherwise it
+ * names the driver. Backing files are resolved relative to the image's directory
+ * under the path policy and opened read-only. On success *out owns everything.
+ */
+int vimg_image_open(const char *path, const char *format, unsigned flags,
+		    struct vimg_image **out, struct vimg_error *err);
+/*
+ * Flush (if writable) and close; also closes the backing chain it opened.
+ * Accepts NULL. Returns the flush result; the image is closed regardless.
+ */
+int vimg_image_close(struct vimg_image *img, struct vimg_error *err);
+
+/* Getters: strings live until the image closes. */
+const char *vimg_image_format(const struct vimg_image *img);
+const char *vimg_image_filename(const struct vimg_image *img);
+uint64_t vimg_image_virtual_size(const struct vimg_image *img);
+/* Allocation unit of the format (qcow2 cluster), 0 if the format has none. */
+uint32_t vimg_image_cluster_size(const struct vimg_image *img);
+bool vimg_image_is_writable(const struct vimg_image *img);
+/* The opened backing image (owned by img), or NULL. */
+struct vimg_image *vimg_image_backing(const struct vimg_image *img);
+/* Backing name and format as recorded in the image, or NULL. */
+const char *vimg_image_backing_name(const struct vimg_image *img);
+const char *vimg_image_backing_format(const struct vimg_image *img);
+/* Resolved path of the backing file (whether or not opened), or NULL. */
+const char *vimg_image_backing_path(const struct vimg_image *img);
+/* Bytes the image's files occupy on the host (st_blocks), or a negative code. */
+int64_t vimg_image_disk_size(struct vimg_image *img, struct vimg_error *err);
+/* Call cb for every host file this image layer consists of (not the backing). */
+int vimg_image_files(struct vimg_image *img, int (*cb)(void *opaque, const char *path),
+		     void *opaque, struct vimg_error *err);
+
+/*
+ * Read/write the virtual disk. off+len must lie within the virtual size
+ * (VIMG_ERANGE otherwise). Reads compose the backing chain: unallocated
+ * ranges come from the backing image, or read as zeros.
+ */
+int vimg_image_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
+		    struct vimg_error *err);
+int vimg_image_write(struct vimg_image *img, const void *buf, uint64_t off, size_t len,
+		     struct vimg_error *err);
+/*
+ * Write one cluster compressed: off cluster-aligned, len the cluster size (or
+ * the tail of the disk). Falls back to a plain write when the data does not
+ * compress. VIMG_EUNSUPPORTED if the format has no compression.
+ */
+int vimg_image_write_compressed(struct vimg_image *img, const void *buf, uint64_t off,
+				size_t len, struct vimg_error *err);
+
+#define VIMG_ZERO_MAY_UNMAP (1u << 0) /* the range may be deallocated if it then reads as zero */
+/* Make a range read as zeros, through metadata where the format can. */
+int vimg_image_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,
+		    struct vimg_error *err);
+/* Make metadata consistent on disk and fsync. */
+int vimg_image_flush(struct vimg_image *img, struct vimg_error *err);
+
+/* ---- block status ---------------------------------------------------- */
+
+enum vimg_run_kind {
+	VIMG_RUN_DATA = 1,	/* data stored in this layer */
+	VIMG_RUN_ZERO = 2,	/* reads as zeros, said by this layer's metadata */
+	VIMG_RUN_UNALLOCATED = 3, /* not in this layer: look below (never reported as ZERO) */
+};
+
+#define VIMG_RUN_OFFSET_VALID	(1u << 0) /* file/file_off say where the range lies on the host
+					     (for DATA: the data itself, uncompressed) */
+#define VIMG_RUN_COMPRESSED	(1u << 1)
+#define VIMG_RUN_ENCRYPTED	(1u << 2)
+
+/* One run starting at the queried offset. */
+struct vimg_run {
+	uint64_t length;		/* >= 1, may end before off+len */
+	enum vimg_run_kind kind;
+	unsigned flags;			/* VIMG_RUN_* */
+	struct vimg_file *file;		/* where the data lies, if OFFSET_VALID */
+	uint64_t file_off;
+};
+
+/* Status of this layer only at [off, off+len). */
+int vimg_image_block_status(struct vimg_image *img, uint64_t off, uint64_t len,
+			    struct vimg_run *run, struct vimg_error *err);
+/*
+ * Walk the chain from img down to, not including, `base` (NULL: the whole
+ * chain) and report the first layer that says DATA or ZERO, with its depth
+ * (0 = img). If no layer has it, kind is UNALLOCATED and depth is the number of
+ * layers walked. Past the end of a shorter backing image the run is ZERO at
+ * that depth. The run is the longest over which this answer holds.
+ */
+int vimg_image_block_status_above(struct vimg_image *img, const struct vimg_image *base,
+				  uint64_t off, uint64_t len, struct vimg_run *run,
+				  unsigned *depth, struct vimg_error *err);
+/* Path of a file named by a run (valid while the image is open). */
+const char *vimg_file_path(const struct vimg_file *f);
+
+/* ---- creation -------------------------------------------------------- */
+
+#define VIMG_CREATE_ALLOW_ESCAPE (1u << 0) /* backing name may leave the new image's directory */
+#define VIMG_CREATE_NO_BACKING_CHECK (1u << 1) /* do not open the backing file (needs size) */
+
+/*
+ * Create an image. `options` is "key=val,key=val" checked against the format's
+ * create options (NULL for defaults). With a backing file and size 0, the
+ * size is the backing image's. The backing name is recorded as given and must
+ * resolve (relative to the new image's directory) under the path policy.
+ */
+int vimg_image_create(const char *path, const char *format, uint64_t size,
+		      const char *options, const char *backing, const char *backing_format,
+		      unsigned flags, struct vimg_error *err);
+
+/* ---- info emitter ---------------------------------------------------- */
+
+/*
+ * Format-specific facts are sent to an emitter the caller owns, so the
+ * library never formats output. Inside a list, keys are NULL.
+ */
+struct vimg_emit {
+	void (*str)(void *opaque, const char *key, const char *val);
+	void (*u64)(void *opaque, const char *key, uint64_t val);
+	void (*i64)(void *opaque, const char *key, int64_t val);
+	void (*boolean)(void *opaque, const char *key, bool val);
+	void (*begin)(void *opaque, const char *key, bool is_list);
+	void (*end)(void *opaque);
+	void *opaque;
+};
+
+/* Emit the format-specific facts of this layer (may emit nothing). */
+int vimg_image_info(struct vimg_image *img, const struct vimg_emit *em, struct vimg_error *err);
+
+/* ---- snapshots ------------------------------------------------------- */
+
+struct vimg_snapshot {
+	const char *id;
+	const char *name;
+	uint64_t vm_state_size;
+	uint64_t date_sec;
+	uint32_t date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t disk_size;	/* virtual size at the snapshot */
+	uint64_t icount;	/* UINT64_MAX if not recorded */
+};
+
+/* Call cb for each internal snapshot (none for formats without them). cb returning
+ * non-zero stops the walk and that value is returned. */
+int vimg_image_snapshot_list(struct vimg_image *img,
+			     int (*cb)(void *opaque, const struct vimg_snapshot *s),
+			     void *opaque, struct vimg_error *err);
+/*
+ * Open a read-only view of an internal snapshot by id or name. The view shares
+ * img's files and backing; close it with vimg_image_close before img.
+ */
+int vimg_image_snapshot_open(struct vimg_image *img, const char *id_or_name,
+			     struct vimg_image **view, struct vimg_error *err);
+
+/* ---- check ----------------------------------------------------------- */
+
+enum vimg_check_severity {
+	VIMG_CHECK_LEAK = 1,		/* allocated but unused: wastes space only */
+	VIMG_CHECK_CORRUPTION = 2,	/* metadata wrong: data at risk */
+	VIMG_CHECK_ERROR = 3,		/* the check itself could not read something */
+};
+
+struct vimg_check_finding {
+	enum vimg_check_severity severity;
+	const char *structure;	/* "refcount block", "L2 table", ... */
+	int64_t index;		/* entry index, or -1 */
+	uint64_t file_off;	/* where, in the image file */
+	const char *message;
+	bool fixed;
+};
+
+/* Filled by vimg_image_check; the caller sets report/opaque (report may be NULL). */
+struct vimg_check {
+	void (*report)(void *opaque, const struct vimg_check_finding *f);
+	void *opaque;
+	uint64_t corruptions, leaks, check_errors;
+	uint64_t corruptions_fixed, leaks_fixed;
+	uint64_t allocated_clusters, total_clusters;
+	uint64_t fragmented_clusters, compressed_clusters;
+	uint64_t image_end_offset;
+};
+
+#define VIMG_CHECK_FIX_LEAKS	(1u << 0)
+#define VIMG_CHECK_FIX_ERRORS	(1u << 1)
+
+/*
+ * Check the image's own layer. Repair (fix != 0) needs an image opened with
+ * VIMG_OPEN_RDWR | VIMG_OPEN_CHECK. Returns 0 when the check ran (whatever it
+ * found: see rep), VIMG_EUNSUPPORTED if the format has no checker.
+ */
+int vimg_image_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
+		     struct vimg_error *err);
+
+/* ---- copy engine ----------------------------------------------------- */
+
+/*
+ * Progress callback: done and total in bytes of virtual disk. It may be called
+ * from the engine's worker threads, but never from two at once.
+ */
+typedef void vimg_progress_fn(void *opaque, uint64_t done, uint64_t total);
+
+struct vimg_convert_opts {
+	const char *format;		/* -O, default "raw" */
+	const char *options;		/* -o, "k=v,..." or NULL */
+	bool compress;			/* -c: compress every data cluster */
+	uint64_t min_sparse;		/* -S: zero runs of at least this many bytes stay
+					   sparse; 0 means write everything (default 4096
+					   when has_min_sparse is false) */
+	bool has_min_sparse;
+	const char *backing;		/* -B: target's backing; source runs not allocated
+					   above the source's own backing are skipped */
+	const char *backing_format;	/* -F for -B */
+	unsigned threads;		/* -m: worker threads, 0 = automatic */
+	bool out_of_order;		/* -W: allow unordered writes */
+	unsigned create_flags;		/* VIMG_CREATE_* */
+	vimg_progress_fn *progress;
+	void *progress_opaque;
+};
+
+/*
+ * Create `dst` and copy the whole virtual disk of src (all its chain) into it.
+ * Reads only allocated data, keeps zeros sparse, memory stays bounded.
+ */
+int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_convert_opts *o,
+		 struct vimg_error *err);
+
+/*
+ * Compare the guest-visible contents. Returns 0 when identical, 1 when they
+ * differ (*diff_off = first differing byte offset), negative on error. Unless
+ * strict, a size difference is allowed when the extra part of the larger image
+ * reads as zeros.
+ */
+int vimg_compare(struct vimg_image *a, struct vimg_image *b, bool strict, uint64_t *diff_off,
+		 vimg_progress_fn *progress, void *progress_opaque, struct vimg_error *err);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

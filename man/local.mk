@@ -1,0 +1,14 @@
+# Man pages (mdoc); linted by tests/test-man-lint.sh when mandoc is present.
+man_MANS += \
+	man/vimg.1 \
+	man/vimg-info.1 \
+	man/vimg-create.1 \
+	man/vimg-convert.1 \
+	man/vimg-compare.1 \
+	man/vimg-check.1 \
+	man/vimg-map.1 \
+	man/vimg-snapshot.1 \
+	man/libvimg.3 \
+	man/vimg-driver.7 \
+	man/vimg-formats.7
+EXTRA_DIST += $(man_MANS)

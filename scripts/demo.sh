@@ -1,0 +1,66 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The demo: install dependencies, build, then walk through vimg's commands on
+# a small disk in a temporary directory, printing each command before it
+# runs, and cross-check with qemu-img. Ends with "demo OK"; any failure stops
+# it with a non-zero exit.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh" build
+
+vimg="$top/build/cli/vimg"
+work=$(mktemp -d "${TMPDIR:-/tmp}/vimg-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+run() {
+	echo
+	echo "\$ $*"
+	"$@"
+}
+
+echo
+echo "=== demo in $work"
+# A sparse 64 MiB raw disk with three MiB-sized patterns and a hole between.
+run truncate -s 64M disk.raw
+python3 - disk.raw <<'PY'
+import sys
+with open(sys.argv[1], 'r+b') as f:
+    for mib, byte in ((0, 0x5a), (7, 0xa5), (40, 0x3c)):
+        f.seek(mib << 20)
+        f.write(bytes((byte + i) & 0xff for i in range(256)) * 4096 * 2)
+PY
+
+run "$vimg" --version
+run "$vimg" formats
+run "$vimg" info disk.raw
+run "$vimg" convert -p -O qcow2 disk.raw disk.qcow2
+run "$vimg" convert -c -O qcow2 disk.raw disk-compressed.qcow2
+run "$vimg" info disk.qcow2
+run "$vimg" info --output=json disk-compressed.qcow2
+run "$vimg" map disk.qcow2
+run "$vimg" map --output=json disk.qcow2
+run "$vimg" compare disk.raw disk.qcow2
+run "$vimg" compare disk.raw disk-compressed.qcow2
+run "$vimg" check disk.qcow2
+run "$vimg" check disk-compressed.qcow2
+run "$vimg" create -f qcow2 -b disk.qcow2 -F qcow2 overlay.qcow2
+run "$vimg" info --backing-chain overlay.qcow2
+run "$vimg" convert -O raw disk-compressed.qcow2 back.raw
+run "$vimg" compare disk.raw back.raw
+run cmp disk.raw back.raw
+
+if command -v qemu-img >/dev/null 2>&1; then
+	echo
+	echo "=== cross-check with qemu-img"
+	run qemu-img check disk.qcow2
+	run qemu-img check disk-compressed.qcow2
+	run qemu-img compare disk.raw disk.qcow2
+	run qemu-img compare disk.raw disk-compressed.qcow2
+	run qemu-img compare disk.raw overlay.qcow2
+fi
+
+echo
+echo "demo OK"

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The core I/O path on raw images: bounds, read-only refusal, holes as ZERO
+ * runs, zeroing, the probed-raw header guard, and concurrent readers.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+#define MiB (1024 * 1024)
+
+/* A sparse raw file: data at [1 MiB, 2 MiB) and [5 MiB, 5 MiB + 4 KiB), size 8 MiB. */
+static const char *make_sparse(const char *name)
+{
+	const char *p = test_path(name);
+	uint8_t *buf = malloc(MiB);
+	FILE *f = fopen(p, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ftruncate(fileno(f), 8 * MiB), 0);
+	test_pattern(buf, MiB, MiB, 7);
+	ck_assert_int_eq(pwrite(fileno(f), buf, MiB, MiB), MiB);
+	test_pattern(buf, 4096, 5 * MiB, 7);
+	ck_assert_int_eq(pwrite(fileno(f), buf, 4096, 5 * MiB), 4096);
+	fclose(f);
+	free(buf);
+	return p;
+}
+
+START_TEST(bounds_and_readonly)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img;
+	uint8_t buf[512];
+
+	ck_assert_vimg_ok(vimg_image_open(make_sparse("a.raw"), NULL, 0, &img, &err), &err);
+	ck_assert_uint_eq(vimg_image_virtual_size(img), 8 * MiB);
+	ck_assert(!vimg_image_is_writable(img));
+	ck_assert_vimg_fails(vimg_image_read(img, buf, 8 * MiB - 256, 512, &err), &err, VIMG_ERANGE,
+			     "beyond the disk size");
+	vimg_error_clear(&err);
+	ck_assert_vimg_fails(vimg_image_read(img, buf, UINT64_MAX - 10, 512, &err), &err,
+			     VIMG_ERANGE, "beyond");
+	vimg_error_clear(&err);
+	ck_assert_vimg_fails(vimg_image_write(img, buf, 0, 512, &err), &err, VIMG_EROFS,
+			     "read-only");
+	vimg_error_clear(&err);
+	ck_assert_vimg_ok(vimg_image_read(img, buf, 8 * MiB - 512, 512, &err), &err);
+	ck_assert_vimg_ok(vimg_image_read(img, buf, 0, 0, &err), &err);
+	vimg_image_close(img, NULL);
+}
+END_TEST
+
+START_TEST(holes_are_zero_runs)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img;
+	struct vimg_run run;
+	uint8_t *buf = malloc(MiB), *want = malloc(MiB);
+
+	ck_assert_vimg_ok(vimg_image_open(make_sparse("b.raw"), "raw", 0, &img, &err), &err);
+	ck_assert_vimg_ok(vimg_image_block_status(img, 0, 8 * MiB, &run, &err), &err);
+	ck_assert_int_eq(run.kind, VIMG_RUN_ZERO);
+	ck_assert_uint_eq(run.length, MiB);
+	ck_assert_vimg_ok(vimg_image_block_status(img, MiB, 7 * MiB, &run, &err), &err);
+	ck_assert_int_eq(run.kind, VIMG_RUN_DATA);
+	ck_assert(run.flags & VIMG_RUN_OFFSET_VALID);
+	ck_assert_uint_eq(run.file_off, MiB);
+	ck_assert_uint_eq(run.length, MiB);
+	/* The run never exceeds the request. */
+	ck_assert_vimg_ok(vimg_image_block_status(img, MiB, 4096, &run, &err), &err);
+	ck_assert_uint_eq(run.length, 4096);
+	/* Reading across a hole/data boundary composes both. */
+	ck_assert_vimg_ok(vimg_image_read(img, buf, MiB / 2, MiB, &err), &err);
+	memset(want, 0, MiB / 2);
+	test_pattern(want + MiB / 2, MiB / 2, MiB, 7);
+	ck_assert(memcmp(buf, want, MiB) == 0);
+	vimg_image_close(img, NULL);
+	free(buf);
+	free(want);
+}
+END_TEST
+
+START_TEST(write_zero_roundtrip)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img;
+	uint8_t buf[8192], back[8192];
+
+	ck_assert_vimg_ok(vimg_image_create(test_path("c.raw"), "raw", 4 * MiB, NULL, NULL, NULL, 0,
+					    &err), &err);
+	ck_assert_vimg_ok(vimg_image_open(test_path("c.raw"), "raw", VIMG_OPEN_RDWR, &img, &err),
+			  &err);
+	test_pattern(buf, sizeof(buf), 12345, 9);
+	ck_assert_vimg_ok(vimg_image_write(img, buf, 12345, sizeof(buf), &err), &err);
+	ck_assert_vimg_ok(vimg_image_read(img, back, 12345, sizeof(back), &err), &err);
+	ck_assert(memcmp(buf, back, sizeof(buf)) == 0);
+	ck_assert_vimg_ok(vimg_image_zero(img, 12345 + 100, 1000, 0, &err), &err);
+	ck_assert_vimg_ok(vimg_image_read(img, back, 12345, sizeof(back), &err), &err);
+	memset(buf + 100, 0, 1000);
+	ck_assert(memcmp(buf, back, sizeof(buf)) == 0);
+	ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
+}
+END_TEST
+
+START_TEST(probed_raw_header_guard)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img;
+	uint8_t hdr[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+
+	ck_assert_vimg_ok(vimg_image_create(test_path("d.raw"), "raw", MiB, NULL, NULL, NULL, 0,
+					    &err), &err);
+	ck_assert_vimg_ok(vimg_image_open(test_path("d.raw"), NULL, VIMG_OPEN_RDWR, &img, &err),
+			  &err);
+	ck_assert_vimg_fails(vimg_image_write(img, hdr, 0, sizeof(hdr), &err), &err, VIMG_EACCES,
+			     "probed raw");
+	vimg_error_clear(&err);
+	/* Elsewhere on the disk the same bytes are just data. */
+	ck_assert_vimg_ok(vimg_image_write(img, hdr, 4096, sizeof(hdr), &err), &err);
+	vimg_image_close(img, NULL);
+	ck_assert_vimg_ok(vimg_image_open(test_path("d.raw"), "raw", VIMG_OPEN_RDWR, &img, &err),
+			  &err);
+	ck_assert_vimg_ok(vimg_image_write(img, hdr, 0, sizeof(hdr), &err), &err);
+	vimg_image_close(img, NULL);
+}
+END_TEST
+
+struct reader {
+	struct vimg_image *img;
+	int failures;
+};
+
+static void *reader_thread(void *opaque)
+{
+	struct reader *r = opaque;
+	uint8_t buf[4096], want[4096];
+
+	for (unsigned i = 0; i < 2000; i++) {
+		uint64_t off = MiB + (i * 7919u % 256) * 4096;
+		struct vimg_error err = VIMG_ERROR_INIT;
+
+		test_pattern(want, sizeof(want), off, 7);
+		if (vimg_image_read(r->img, buf, off, sizeof(buf), &err) ||
+		    memcmp(buf, want, sizeof(buf)))
+			r->failures++;
+	}
+	return NULL;
+}
+
+START_TEST(concurrent_reads)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct reader r[4];
+	pthread_t t[4];
+	struct vimg_image *img;
+
+	ck_assert_vimg_ok(vimg_image_open(make_sparse("e.raw"), NULL, 0, &img, &err), &err);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct reader){ img, 0 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, reader_thread, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(r[i].failures, 0);
+	}
+	vimg_image_close(img, NULL);
+}
+END_TEST
+
+START_TEST(disk_size_and_files)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img;
+	int64_t ds;
+
+	ck_assert_vimg_ok(vimg_image_open(make_sparse("f.raw"), NULL, 0, &img, &err), &err);
+	ds = vimg_image_disk_size(img, &err);
+	ck_assert_int_ge(ds, MiB);
+	ck_assert_int_lt(ds, 3 * MiB);
+	vimg_image_close(img, NULL);
+	ck_assert_vimg_fails(vimg_image_open(test_path("missing.raw"), NULL, 0, &img, &err), &err,
+			     VIMG_ENOENT, "missing.raw");
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+	Suite *s = suite_create("io");
+	TCase *tc = tcase_create("raw");
+
+	tcase_add_test(tc, bounds_and_readonly);
+	tcase_add_test(tc, holes_are_zero_runs);
+	tcase_add_test(tc, write_zero_roundtrip);
+	tcase_add_test(tc, probed_raw_header_guard);
+	tcase_add_test(tc, concurrent_reads);
+	tcase_add_test(tc, disk_size_and_files);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,17 @@
+# Shell tests of the vimg command (tests/test-<cmd>-<aspect>.sh), most
+# cross-checked with qemu-img; each skips (77) when a peer tool is missing.
+CLI_TESTS = \
+	tests/test-cli-usage.sh \
+	tests/test-man-lint.sh \
+	tests/test-info-output.sh \
+	tests/test-info-readonly.sh \
+	tests/test-create-options.sh \
+	tests/test-convert-formats.sh \
+	tests/test-convert-sparse.sh \
+	tests/test-compare-exit.sh \
+	tests/test-check-report.sh \
+	tests/test-map-qemu.sh \
+	tests/test-cli-escape.sh \
+	tests/test-snapshot-list.sh
+TESTS += $(CLI_TESTS)
+EXTRA_DIST += $(CLI_TESTS)

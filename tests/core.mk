@@ -1,0 +1,16 @@
+# Core unit tests (Check) and core-level shell tests.
+if HAVE_CHECK
+CORE_CHECKS = tests/check-error tests/check-path tests/check-opts tests/check-registry \
+	tests/check-io tests/check-chain tests/check-copy
+check_PROGRAMS += $(CORE_CHECKS)
+TESTS += $(CORE_CHECKS)
+tests_check_error_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_path_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_opts_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_registry_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_io_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_chain_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_copy_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+endif
+TESTS += tests/test-lib-exports.sh
+EXTRA_DIST += tests/test-lib-exports.sh

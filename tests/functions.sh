@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared helpers for the shell tests (tests/test-<cmd>-<aspect>.sh), sourced
+# with ". "$VIMG_SRCDIR/tests/functions.sh"" (or relative to the test).
+# The test environment (tests/local.mk) exports $VIMG (the built cli/vimg),
+# $VIMG_FIXTURES, $VIMG_SRCDIR and $VIMG_BUILDDIR. Exit 77 means "skipped"
+# to automake's harness; every skip prints its reason.
+
+set -e
+set -u
+
+: "${VIMG:?VIMG is not set: run through make check}"
+: "${VIMG_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${VIMG_FIXTURES:=$VIMG_SRCDIR/fixtures}"
+
+# Commands to run on exit, newest first (cleanup_fn adds one).
+_cleanup_cmds=""
+
+_run_cleanups() {
+	_rc=$?
+	set +e
+	eval "$_cleanup_cmds"
+	exit $_rc
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+# cleanup_fn CMD [ARGS...]: run CMD when the test exits, however it exits.
+cleanup_fn() {
+	_q=""
+	for _a in "$@"; do
+		_q="$_q '$(printf '%s' "$_a" | sed "s/'/'\\\\''/g")'"
+	done
+	_cleanup_cmds="$_q; $_cleanup_cmds"
+}
+
+# fail MSG: print "FAIL: MSG" and exit 1.
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# skip MSG: print "SKIP: MSG" and exit 77.
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# requires CMD [ARGS...]: run it quietly; skip the test when it fails.
+requires() {
+	if ! "$@" >/dev/null 2>&1; then
+		skip "$1 not available"
+	fi
+}
+
+# unsanitized: true unless this is a sanitizer build (scripts/test.sh exports
+# VIMG_SANITIZED=1 for its ASan/UBSan run); memory measurements use it.
+unsanitized() {
+	[ -z "${VIMG_SANITIZED:-}" ]
+}
+
+# tmpdir: make a temporary directory, removed at exit, and set $TMPD to it.
+# (Not "d=$(tmpdir)": the trap would fire when the subshell ends.)
+tmpdir() {
+	TMPD=$(mktemp -d "${TMPDIR:-/tmp}/vimg-test.XXXXXX")
+	cleanup_fn rm -rf "$TMPD"
+}
+
+# sha256_unchanged FILE CMD [ARGS...]: run CMD (its status is ignored) and fail
+# if FILE's SHA-256 or size changed.
+sha256_unchanged() {
+	_f=$1
+	shift
+	_before=$(sha256sum <"$_f")
+	"$@" >/dev/null 2>&1 || true
+	_after=$(sha256sum <"$_f")
+	[ "$_before" = "$_after" ] || fail "$* modified $_f"
+}
+
+# peer_check IMAGE: qemu-img check must report no errors and no leaks.
+peer_check() {
+	if ! _out=$(qemu-img check "$1" 2>&1); then
+		echo "$_out" >&2
+		fail "qemu-img check $1"
+	fi
+}
+
+# json_get FILE EXPR: print a value from a JSON file, EXPR applied to "d"
+# (a python expression, e.g. "d['virtual-size']").
+json_get() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# expect_status N CMD [ARGS...]: run CMD, fail unless it exits with status N.
+# Its stdout and stderr are kept in $TMPD/out and $TMPD/err when tmpdir ran.
+expect_status() {
+	_want=$1
+	shift
+	_o=${TMPD:-/tmp}/out
+	_e=${TMPD:-/tmp}/err
+	set +e
+	"$@" >"$_o" 2>"$_e"
+	_got=$?
+	set -e
+	if [ "$_got" != "$_want" ]; then
+		echo "--- stdout:" >&2
+		cat "$_o" >&2
+		echo "--- stderr:" >&2
+		cat "$_e" >&2
+		fail "$* exited $_got, expected $_want"
+	fi
+}
+
+# filter_volatile: replace paths under $TMPD and timestamps in text output,
+# for comparison with golden .out files.
+filter_volatile() {
+	sed -e "s|${TMPD:-/nonexistent}|TEST_DIR|g" \
+	    -e 's/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/DATE/g'
+}
+
+# write_pattern FILE OFFSET_MIB LEN_MIB SEED: write LEN_MIB MiB of
+# deterministic, incompressible-ish data at OFFSET_MIB into FILE (no truncation).
+write_pattern() {
+	python3 - "$@" <<'EOF'
+import hashlib, sys
+path, off, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(path, 'r+b') as f:
+    f.seek(off << 20)
+    for i in range(n):
+        block = b''.join(hashlib.sha256(f'{seed}:{i}:{k}'.encode()).digest()
+                         for k in range(1 << 15))
+        f.write(block)
+EOF
+}
