@@ -137,6 +137,8 @@ void count_emit_init(struct vimg_emit *em, uint64_t *count);
 /* Snapshot table in qemu-img's columns: header line, then one line each. */
 void cli_snapshot_header(void);
 void cli_snapshot_line(const struct vimg_snapshot *s);
+/* One snapshot as a JSON object (qemu-img info's "snapshots" entries). */
+void cli_snapshot_json(struct json *j, const struct vimg_snapshot *s);
 
 /* ---- progress.c ------------------------------------------------------ */
 

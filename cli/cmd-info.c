@@ -48,17 +48,7 @@ static int snap_cb(void *opaque, const struct vimg_snapshot *s)
 		struct json *j = &c->o->j;
 		if (c->count == 0)
 			json_begin(j, "snapshots", true);
-		json_begin(j, NULL, false);
-		json_str(j, "id", s->id ? s->id : "");
-		json_str(j, "name", s->name ? s->name : "");
-		json_u64(j, "vm-state-size", s->vm_state_size);
-		json_u64(j, "date-sec", s->date_sec);
-		json_u64(j, "date-nsec", s->date_nsec);
-		json_u64(j, "vm-clock-sec", s->vm_clock_nsec / 1000000000);
-		json_u64(j, "vm-clock-nsec", s->vm_clock_nsec % 1000000000);
-		if (s->icount != UINT64_MAX)
-			json_u64(j, "icount", s->icount);
-		json_end(j);
+		cli_snapshot_json(j, s);
 	} else {
 		if (c->count == 0) {
 			printf("Snapshot list:\n");

@@ -36,18 +36,7 @@ static int list_cb(void *opaque, const struct vimg_snapshot *s)
 	struct list_ctx *c = opaque;
 	if (c->output == OUTPUT_JSON) {
 		struct json *j = &c->j;
-		json_begin(j, NULL, false);
-		json_str(j, "id", s->id ? s->id : "");
-		json_str(j, "name", s->name ? s->name : "");
-		json_u64(j, "vm-state-size", s->vm_state_size);
-		json_u64(j, "date-sec", s->date_sec);
-		json_u64(j, "date-nsec", s->date_nsec);
-		json_u64(j, "vm-clock-sec", s->vm_clock_nsec / 1000000000);
-		json_u64(j, "vm-clock-nsec", s->vm_clock_nsec % 1000000000);
-		json_u64(j, "disk-size", s->disk_size);
-		if (s->icount != UINT64_MAX)
-			json_u64(j, "icount", s->icount);
-		json_end(j);
+		cli_snapshot_json(j, s);
 	} else {
 		if (c->count == 0) {
 			printf("Snapshot list:\n");

@@ -363,3 +363,19 @@ void cli_snapshot_line(const struct vimg_snapshot *s)
 	printf("%-9s %-16s %8s%20s%13s%11s\n", s->id ? s->id : "", s->name ? s->name : "",
 	       size, date, clock, icount);
 }
+
+void cli_snapshot_json(struct json *j, const struct vimg_snapshot *s)
+{
+	json_begin(j, NULL, false);
+	json_str(j, "id", s->id ? s->id : "");
+	json_str(j, "name", s->name ? s->name : "");
+	json_u64(j, "vm-state-size", s->vm_state_size);
+	json_u64(j, "date-sec", s->date_sec);
+	json_u64(j, "date-nsec", s->date_nsec);
+	json_u64(j, "vm-clock-sec", s->vm_clock_nsec / 1000000000);
+	json_u64(j, "vm-clock-nsec", s->vm_clock_nsec % 1000000000);
+	json_u64(j, "disk-size", s->disk_size);
+	if (s->icount != UINT64_MAX)
+		json_u64(j, "icount", s->icount);
+	json_end(j);
+}

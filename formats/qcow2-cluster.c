@@ -428,19 +428,7 @@ static int old_content(struct qcow2 *s, uint64_t e, uint64_t bm, uint64_t off, u
 		return 0;
 	}
 	if (e & QCOW2_OFLAG_COMPRESSED) {
-		int rc;
-
-		if (!s->dc_buf && !(s->dc_buf = malloc(s->cluster_size)))
-			return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-		if (s->dc_entry != e) {
-			s->dc_entry = 0;
-			rc = qcow2_decompress_entry(s, e, s->dc_buf, err);
-			if (rc)
-				return rc;
-			s->dc_entry = e;
-		}
-		memcpy(buf, s->dc_buf + in, len);
-		return 0;
+		return qcow2_decompress_cached(s, e, buf, in, len, err);
 	}
 	/* Subcluster by subcluster (a standard cluster is one subcluster). */
 	while (len) {

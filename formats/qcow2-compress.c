@@ -120,6 +120,25 @@ int qcow2_decompress_entry(struct qcow2 *s, uint64_t e, uint8_t *out, struct vim
 	return 0;
 }
 
+int qcow2_decompress_cached(struct qcow2 *s, uint64_t e, void *buf, uint64_t in, size_t len,
+			    struct vimg_error *err)
+{
+	int rc;
+
+	/* Sequential readers ask for one cluster in pieces: keep the last one. */
+	if (!s->dc_buf && !(s->dc_buf = malloc(s->cluster_size)))
+		return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
+	if (s->dc_entry != e) {
+		s->dc_entry = 0;
+		rc = qcow2_decompress_entry(s, e, s->dc_buf, err);
+		if (rc)
+			return rc;
+		s->dc_entry = e;
+	}
+	memcpy(buf, s->dc_buf + in, len);
+	return 0;
+}
+
 int qcow2_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
 	       struct vimg_error *err)
 {
@@ -135,16 +154,9 @@ int qcow2_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
 		if (rc)
 			return rc;
 		if (e & QCOW2_OFLAG_COMPRESSED) {
-			if (!s->dc_buf && !(s->dc_buf = malloc(s->cluster_size)))
-				return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-			if (s->dc_entry != e) {
-				s->dc_entry = 0;
-				rc = qcow2_decompress_entry(s, e, s->dc_buf, err);
-				if (rc)
-					return rc;
-				s->dc_entry = e;
-			}
-			memcpy(p, s->dc_buf + in, n);
+			rc = qcow2_decompress_cached(s, e, p, in, n, err);
+			if (rc)
+				return rc;
 		} else if (e & QCOW2_L2E_OFFSET_MASK) {
 			struct vimg_file *f = qcow2_has_data_file(s) ? s->data_file : s->file;
 

@@ -294,6 +294,10 @@ int qcow2_alloc_bytes(struct qcow2 *s, uint64_t len, uint64_t *off, struct vimg_
 void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *off, uint64_t *len);
 /* Decompress the cluster of entry e into out (cluster_size bytes). */
 int qcow2_decompress_entry(struct qcow2 *s, uint64_t e, uint8_t *out, struct vimg_error *err);
+/* Copy len bytes at offset `in` of the cluster behind compressed entry e, through a
+ * one-cluster cache (s->dc_buf). Caller holds the image lock. */
+int qcow2_decompress_cached(struct qcow2 *s, uint64_t e, void *buf, uint64_t in, size_t len,
+			    struct vimg_error *err);
 int qcow2_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
 	       struct vimg_error *err);
 int qcow2_compress(struct vimg_image *img, const void *in, size_t len, void *out,
