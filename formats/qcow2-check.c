@@ -397,6 +397,8 @@ int qcow2_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
 		end0 = s->alloc_end;
 		rc = check_pass(s, &quiet, fix, err);
 	}
+	if (rc == 0 && fix)
+		rc = qcow2_cache_flush(s, err);
 	/* Repaired: the dirty and corrupt bits have done their job. */
 	if (rc == 0 && (fix & VIMG_CHECK_FIX_ERRORS) && s->writable && rep &&
 	    rep->corruptions == rep->corruptions_fixed &&

@@ -23,6 +23,45 @@
 
 /* ---- metadata cache ------------------------------------------------------ */
 
+static int cache_write_back(struct qcow2 *s, struct qcow2_cache_ent *e, struct vimg_error *err)
+{
+	int rc;
+
+	if (!e->dirty)
+		return 0;
+	rc = file_pwrite_full(s->file, e->data, s->cluster_size, e->off, err);
+	if (rc == 0)
+		e->dirty = false;
+	return rc;
+}
+
+static int cache_flush_one(struct qcow2 *s, struct qcow2_cache *c, struct vimg_error *err)
+{
+	for (unsigned i = 0; i < QCOW2_CACHE_SLOTS; i++) {
+		int rc = cache_write_back(s, &c->ent[i], err);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int qcow2_cache_flush(struct qcow2 *s, struct vimg_error *err)
+{
+	int rc = cache_flush_one(s, &s->rbc, err);
+
+	return rc ? rc : cache_flush_one(s, &s->l2c, err);
+}
+
+void qcow2_cache_set_dirty(struct qcow2_cache *c, const uint8_t *data)
+{
+	for (unsigned i = 0; i < QCOW2_CACHE_SLOTS; i++)
+		if (c->ent[i].data == data && c->ent[i].off) {
+			c->ent[i].dirty = true;
+			return;
+		}
+}
+
 int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, bool fresh,
 		    uint8_t **out, struct vimg_error *err)
 {
@@ -49,6 +88,14 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, bool f
 		if (!victim->data)
 			return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory for tables");
 	}
+	if (victim->dirty) {
+		/* An L2 table may only reach the disk after the refcounts it relies on. */
+		rc = c == &s->l2c ? cache_flush_one(s, &s->rbc, err) : 0;
+		if (rc == 0)
+			rc = cache_write_back(s, victim, err);
+		if (rc)
+			return rc;
+	}
 	victim->off = 0;
 	if (fresh) {
 		memset(victim->data, 0, s->cluster_size);
@@ -66,8 +113,10 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, bool f
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off)
 {
 	for (unsigned i = 0; i < QCOW2_CACHE_SLOTS; i++)
-		if (c->ent[i].off == off)
+		if (c->ent[i].off == off) {
 			c->ent[i].off = 0;
+			c->ent[i].dirty = false;
+		}
 }
 
 void qcow2_cache_free(struct qcow2_cache *c)
@@ -308,9 +357,10 @@ int qcow2_l2_store(struct qcow2 *s, uint64_t l2_off, uint64_t idx, uint64_t e, u
 	if (rc)
 		return rc;
 	memcpy(tbl + idx * s->l2_entry_size, b, s->l2_entry_size);
+	qcow2_cache_set_dirty(&s->l2c, tbl);
 	if (s->dc_entry == e)
 		s->dc_entry = 0;
-	return file_pwrite_full(s->file, b, s->l2_entry_size, l2_off + idx * s->l2_entry_size, err);
+	return 0;
 }
 
 static int l1_store(struct qcow2 *s, uint64_t l1i, uint64_t val, struct vimg_error *err)

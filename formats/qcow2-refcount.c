@@ -198,7 +198,8 @@ int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t val, struct v
 	if (rc || !blk)
 		return rc;
 	rb_write(s, blk, cluster % s->rb_entries, val, &pos, &n);
-	return file_pwrite_full(s->file, blk + pos, n, boff + pos, err);
+	qcow2_cache_set_dirty(&s->rbc, blk);
+	return 0;
 }
 
 int qcow2_refcount_update(struct qcow2 *s, uint64_t off, uint64_t len, int delta,
@@ -209,6 +210,12 @@ int qcow2_refcount_update(struct qcow2 *s, uint64_t off, uint64_t len, int delta
 
 	if (!len)
 		return 0;
+	/*
+	 * A cluster may only lose a reference on disk after the tables that
+	 * dropped it are there: write back everything before decrementing.
+	 */
+	if (delta < 0 && (rc = qcow2_cache_flush(s, err)))
+		return rc;
 	for (uint64_t c = first; c <= last && rc == 0; c++) {
 		uint64_t v;
 

@@ -525,7 +525,8 @@ static int qcow2_flush(struct vimg_image *img, struct vimg_error *err)
 
 	if (!s->writable)
 		return 0;
-	if (s->own_data_file)
+	rc = qcow2_cache_flush(s, err);
+	if (rc == 0 && s->own_data_file)
 		rc = file_fsync(s->data_file, err);
 	if (rc == 0 && s->dirty_set) {
 		/* Refcounts are always kept exact, so the dirty bit can simply go. */

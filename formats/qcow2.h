@@ -142,6 +142,7 @@ struct qcow2_cache_ent {
 	uint64_t off; /* 0: slot empty */
 	uint64_t used;
 	uint8_t *data;
+	bool dirty;   /* changed in memory, not yet written back */
 };
 
 struct qcow2_cache {
@@ -239,6 +240,14 @@ void qcow2_note_file_end(struct qcow2 *s, struct vimg_file *f, uint64_t end);
 int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, bool fresh,
 		    uint8_t **out, struct vimg_error *err);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
+/* Mark the cached table holding `data` (from qcow2_cache_get) as changed. */
+void qcow2_cache_set_dirty(struct qcow2_cache *c, const uint8_t *data);
+/*
+ * Write back every changed refcount block, then every changed L2 table: a crash
+ * in between leaves leaked clusters, never a table pointing at a cluster whose
+ * refcount is not on disk yet.
+ */
+int qcow2_cache_flush(struct qcow2 *s, struct vimg_error *err);
 void qcow2_cache_free(struct qcow2_cache *c);
 
 /* ---- qcow2-cluster.c ---------------------------------------------------- */
