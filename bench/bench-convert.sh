@@ -6,12 +6,13 @@
 # (on a 4 GiB disk with the same amount of half-compressible data), and
 # qcow2 -> raw. Prints wall time, the vimg/qemu-img ratio and the peak RSS
 # of each, and verifies every output with qemu-img compare.
-# Usage: bench/bench-convert.sh [VIMG]   (default: build/cli/vimg)
+# Usage: [REPEAT=5] bench/bench-convert.sh [VIMG]   (default: build/cli/vimg)
 # Not part of make check.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 vimg=${1:-$top/build/cli/vimg}
+repeat=${REPEAT:-5}
 [ -x "$vimg" ] || { echo "bench: $vimg not built (scripts/build.sh)" >&2; exit 1; }
 command -v qemu-img >/dev/null || { echo "bench: qemu-img missing" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (package time)" >&2; exit 1; }
@@ -42,30 +43,47 @@ with open("chunks", "wb") as f:
 	rm -f chunks
 }
 
-# measure LABEL OUT CMD...: run with /usr/bin/time -v; sets wall and rss.
+# measure LABEL CMD...: run REPEAT times under /usr/bin/time -v (removing the
+# output, the last argument, before each run); prints the median wall time and
+# the largest peak RSS, and sets last_secs.
 measure() {
 	label=$1
 	shift
-	/usr/bin/time -v -o time.txt "$@" >/dev/null
-	wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' time.txt)
-	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' time.txt)
-	# h:mm:ss or m:ss.ss -> seconds
-	secs=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
-	printf '  %-10s wall %8.2f s   peak RSS %8d KiB\n' "$label" "$secs" "$rss"
+	for _last; do :; done
+	: >walls
+	rss=0
+	i=0
+	while [ $i -lt "$repeat" ]; do
+		rm -f "$_last"
+		sync
+		/usr/bin/time -v -o time.txt "$@" >/dev/null
+		wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' time.txt)
+		r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' time.txt)
+		[ "$r" -gt "$rss" ] && rss=$r
+		# h:mm:ss or m:ss.ss -> seconds
+		echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }' >>walls
+		i=$((i + 1))
+	done
+	secs=$(sort -n walls | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	printf '  %-20s wall %8.2f s (median of %d)   peak RSS %8d KiB\n' "$label" "$secs" \
+		"$repeat" "$rss"
 	last_secs=$secs
 }
 
-# bench NAME SRC DST_VIMG DST_QEMU ARGS...: time both tools, compare outputs.
+# bench NAME SRC DST_VIMG DST_QEMU ARGS...: time both tools in both cache modes
+# (writeback: the output is synced before exit, vimg's default; unsafe: never
+# synced, qemu-img convert's default), compare outputs.
 bench() {
 	name=$1 src=$2 dv=$3 dq=$4
 	shift 4
 	echo "$name"
-	rm -f "$dv" "$dq"
-	measure vimg "$vimg" convert "$@" "$src" "$dv"
-	tv=$last_secs
-	measure qemu-img qemu-img convert "$@" "$src" "$dq"
-	tq=$last_secs
-	awk -v a="$tv" -v b="$tq" 'BEGIN { if (b > 0) printf "  ratio vimg/qemu-img: %.2f\n", a / b; else print "  ratio: n/a" }'
+	for cache in writeback unsafe; do
+		measure "vimg -t $cache" "$vimg" convert -t "$cache" "$@" "$src" "$dv"
+		tv=$last_secs
+		measure "qemu-img -t $cache" qemu-img convert -t "$cache" "$@" "$src" "$dq"
+		tq=$last_secs
+		awk -v a="$tv" -v b="$tq" -v c="$cache" 'BEGIN { if (b > 0) printf "  ratio vimg/qemu-img (-t %s): %.2f\n", c, a / b; else print "  ratio: n/a" }'
+	done
 	qemu-img compare "$src" "$dv" >/dev/null || { echo "  vimg output differs!" >&2; exit 1; }
 	qemu-img compare "$src" "$dq" >/dev/null || { echo "  qemu-img output differs!" >&2; exit 1; }
 	printf '  sizes: vimg %s, qemu-img %s (allocated KiB)\n' \

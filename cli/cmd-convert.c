@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"Usage: vimg convert [-f FMT] [-O OUTPUT_FMT] [-o OPTIONS] [-c] [-S SIZE]\n"
-	"                    [-B BACKING [-F BACKING_FMT]] [-m N] [-W] [-p] [-q]\n"
+	"                    [-B BACKING [-F BACKING_FMT]] [-m N] [-W] [-t CACHE] [-p] [-q]\n"
 	"                    [--allow-escape] SRC DST\n"
 	"\n"
 	"Copy the guest-visible contents of SRC (with its backing chain) into a new\n"
@@ -32,6 +32,8 @@ static const char usage[] =
 	"  -F BACKING_FMT       format of BACKING\n"
 	"  -m N                 worker threads, 1..16 (default: automatic)\n"
 	"  -W                   allow out-of-order writes\n"
+	"  -t CACHE             writeback (default: DST is fsynced before vimg exits)\n"
+	"                       or unsafe (never fsync, as qemu-img convert's default)\n"
 	"  -p, --progress       show progress on stderr\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  --allow-escape       allow backing files outside the images' directories\n"
@@ -54,7 +56,7 @@ static int cmd_convert_run(int argc, char **argv)
 	unsigned open_flags = 0;
 	int c, rc = CLI_OK;
 
-	while ((c = getopt_long(argc, argv, "hf:O:o:cS:B:F:m:Wpq", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hf:O:o:cS:B:F:m:Wt:pq", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			rc = cli_help(&cmd_convert);
@@ -92,6 +94,13 @@ static int cmd_convert_run(int argc, char **argv)
 			break;
 		case 'W':
 			co.out_of_order = true;
+			break;
+		case 't':
+			if (strcmp(optarg, "writeback") && strcmp(optarg, "unsafe")) {
+				rc = cli_usage(&cmd_convert, "-t takes writeback or unsafe");
+				goto out;
+			}
+			co.no_sync = !strcmp(optarg, "unsafe");
 			break;
 		case 'p':
 			progress = true;

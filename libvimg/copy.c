@@ -375,7 +375,7 @@ int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_conv
 	struct copy c = { 0 };
 	const char *fmt;
 	const struct vimg_driver *drv;
-	unsigned threads, oflags = VIMG_OPEN_RDWR;
+	unsigned threads, oflags = VIMG_OPEN_RDWR | (o && o->no_sync ? VIMG_OPEN_NO_SYNC : 0);
 	int rc, rc2;
 
 	if (!image_valid(src) || !dst)

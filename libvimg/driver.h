@@ -173,6 +173,7 @@ int opts_get_bool(const struct vimg_opts *o, const char *key, bool *out,
 #define FILE_RDWR	(1u << 0)
 #define FILE_CREATE	(1u << 1) /* create, truncate to 0; fails if it exists and FILE_EXCL */
 #define FILE_EXCL	(1u << 2)
+#define FILE_NOSYNC	(1u << 3) /* file_fsync does nothing (VIMG_OPEN_NO_SYNC) */
 
 /* Open a host file (O_CLOEXEC). Errors name the path. */
 int file_open(const char *path, unsigned flags, struct vimg_file **out, struct vimg_error *err);

@@ -21,6 +21,7 @@ struct vimg_file {
 	int fd;
 	bool writable;
 	bool blockdev;
+	bool nosync;
 	char *path;
 };
 
@@ -53,6 +54,7 @@ int file_open(const char *path, unsigned flags, struct vimg_file **out, struct v
 		return vimg_error_set(err, VIMG_EINVAL, "%s: is a directory", path);
 	}
 	f->writable = (oflags & O_ACCMODE) == O_RDWR;
+	f->nosync = flags & FILE_NOSYNC;
 	*out = f;
 	return 0;
 }
@@ -152,7 +154,7 @@ int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t 
 
 int file_fsync(struct vimg_file *f, struct vimg_error *err)
 {
-	if (f->writable && fdatasync(f->fd) < 0 && errno != EINVAL)
+	if (f->writable && !f->nosync && fdatasync(f->fd) < 0 && errno != EINVAL)
 		return vimg_error_set_errno(err, errno, "%s: fsync", f->path);
 	return 0;
 }

@@ -84,7 +84,8 @@ int image_open_chain(const char *path, const char *format, unsigned flags,
 	if (rdwr && drv && !drv->write)
 		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: writing is not supported",
 				      drv->name);
-	rc = file_open(path, rdwr ? FILE_RDWR : 0, &file, err);
+	rc = file_open(path, (rdwr ? FILE_RDWR : 0) | (flags & VIMG_OPEN_NO_SYNC ? FILE_NOSYNC : 0),
+		       &file, err);
 	if (rc)
 		return rc;
 	rc = chain_note_file(ctx, file, path, err);
@@ -318,7 +319,10 @@ int image_open_sibling(struct vimg_image *img, const char *name, bool writable,
 	*out = NULL;
 	if (rc)
 		return rc;
-	rc = file_open(path, writable ? FILE_RDWR : 0, out, err);
+	rc = file_open(path,
+		       (writable ? FILE_RDWR : 0) |
+			       (img->open_flags & VIMG_OPEN_NO_SYNC ? FILE_NOSYNC : 0),
+		       out, err);
 	free(path);
 	return rc;
 }

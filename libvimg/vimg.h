@@ -128,6 +128,8 @@ struct vimg_file;
 #define VIMG_OPEN_NO_BACKING	(1u << 2) /* record the backing name but do not open it */
 #define VIMG_OPEN_CHECK		(1u << 3) /* opened for check/repair: no automatic repair on open,
 					     corrupt images may be opened to be repaired */
+#define VIMG_OPEN_NO_SYNC	(1u << 4) /* flush keeps metadata consistent but never fsyncs
+					     (qemu's cache=unsafe): faster, not crash-safe */
 
 /* Maximum backing chain depth. */
 #define VIMG_MAX_CHAIN_DEPTH 64
@@ -346,6 +348,7 @@ struct vimg_convert_opts {
 	const char *backing_format;	/* -F for -B */
 	unsigned threads;		/* -m: worker threads, 0 = automatic */
 	bool out_of_order;		/* -W: allow unordered writes */
+	bool no_sync;			/* -t unsafe: never fsync the target */
 	unsigned create_flags;		/* VIMG_CREATE_* */
 	vimg_progress_fn *progress;
 	void *progress_opaque;
