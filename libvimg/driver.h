@@ -2,8 +2,8 @@
 /*
  * The disk-format driver contract (see man/vimg-driver.7) and the helpers the
  * core offers drivers. One `const struct vimg_driver` per format, registered
- * in libvimg/registry.c. The core has already checked bounds and alignment of
- * every request; drivers answer block_status for their own layer only and never
+ * in libvimg/registry.c. The core has already checked the bounds of every
+ * request (offsets and lengths are bytes, any alignment); drivers answer block_status for their own layer only and never
  * open or walk backing files (they ask vimg_read_below for what lies beneath).
  * Nothing here is exported from libvimg.so.
  */
@@ -38,6 +38,10 @@ struct vimg_opts; /* parsed create options, see opts_get_* */
 struct vimg_backing_spec {
 	const char *name;	/* as it must be recorded in the image */
 	const char *format;	/* recorded backing format, or NULL */
+	/* The backing image, opened read-only by the core (its format may be
+	 * checked with vimg_image_format), or NULL when the caller asked for
+	 * VIMG_CREATE_NO_BACKING_CHECK. */
+	struct vimg_image *image;
 };
 
 struct vimg_driver {
@@ -110,6 +114,7 @@ struct vimg_driver {
 /* The registered drivers (registry.c). */
 extern const struct vimg_driver vimg_drv_raw;
 extern const struct vimg_driver vimg_drv_qcow2;
+extern const struct vimg_driver vimg_drv_vmdk;
 
 const struct vimg_driver *registry_driver(size_t i);
 const struct vimg_driver *registry_by_name(const char *name);

@@ -415,7 +415,7 @@ int vimg_image_create(const char *path, const char *format, uint64_t size,
 		      unsigned flags, struct vimg_error *err)
 {
 	const struct vimg_driver *drv = registry_by_name(format);
-	struct vimg_backing_spec spec = { backing, backing_format };
+	struct vimg_backing_spec spec = { backing, backing_format, NULL };
 	struct vimg_opts *opts = NULL;
 	char *dir = NULL, *bpath = NULL;
 	int rc;
@@ -457,6 +457,7 @@ int vimg_image_create(const char *path, const char *format, uint64_t size,
 			/* Record the probed format so later opens never have to guess. */
 			if (!backing_format)
 				spec.format = b->drv->name;
+			spec.image = b;
 			rc = drv->create(path, size, opts, &spec, err);
 			vimg_image_close(b, NULL);
 			goto out;

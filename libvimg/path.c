@@ -56,6 +56,48 @@ static char *canonical(const char *path)
 	return res;
 }
 
+/*
+ * Where the path would be if its missing directories existed: "." and ".."
+ * folded without touching the file system, so a name aiming outside through
+ * directories that do not exist is still refused by the policy, not reported
+ * as missing.
+ */
+static char *lexical(const char *path)
+{
+	char *out = malloc(strlen(path) + 2), *o = out;
+	const char *p = path;
+
+	if (!out)
+		return NULL;
+	*o = 0;
+	while (*p) {
+		const char *seg = p;
+		size_t n;
+
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - seg);
+		if (*p)
+			p++;
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			char *slash = strrchr(out, '/');
+
+			o = slash ? slash : out;
+			*o = 0;
+			continue;
+		}
+		*o++ = '/';
+		memcpy(o, seg, n);
+		o += n;
+		*o = 0;
+	}
+	if (o == out)
+		strcpy(out, "/");
+	return out;
+}
+
 int path_resolve(const char *dir, const char *name, bool allow_escape, char **out,
 		 struct vimg_error *err)
 {
@@ -89,8 +131,18 @@ int path_resolve(const char *dir, const char *name, bool allow_escape, char **ou
 	}
 	cpath = canonical(joined);
 	if (!cpath) {
-		rc = vimg_error_set_errno(err, errno, "%s", joined);
-		goto out;
+		char *abs = NULL;
+
+		if (name[0] == '/')
+			abs = strdup(name);
+		else if (asprintf(&abs, "%s/%s", cdir, name) < 0)
+			abs = NULL;
+		cpath = abs ? lexical(abs) : NULL;
+		free(abs);
+		if (!cpath) {
+			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	dl = strlen(cdir);
 	if (!(strcmp(cdir, "/") == 0 ||

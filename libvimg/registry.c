@@ -14,6 +14,7 @@
 
 static const struct vimg_driver *const drivers[] = {
 	&vimg_drv_qcow2,
+	&vimg_drv_vmdk,
 	&vimg_drv_raw,
 };
 

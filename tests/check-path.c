@@ -52,6 +52,17 @@ START_TEST(escapes_refused)
 	vimg_error_clear(&err);
 	ck_assert_vimg_fails(path_resolve(dir(), "../../../../../../etc/shadow", false, &out, &err),
 			     &err, VIMG_EACCES, "refused");
+	vimg_error_clear(&err);
+	/* Through directories that do not exist: still the policy, not "missing". */
+	ck_assert_vimg_fails(path_resolve(dir(), "../no/such/dir/x.raw", false, &out, &err), &err,
+			     VIMG_EACCES, "refused");
+	vimg_error_clear(&err);
+	ck_assert_vimg_fails(path_resolve(dir(), "no/such/../../../x.raw", false, &out, &err), &err,
+			     VIMG_EACCES, "refused");
+	vimg_error_clear(&err);
+	ck_assert_vimg_ok(path_resolve(dir(), "no/such/../x.raw", false, &out, &err), &err);
+	ck_assert_ptr_nonnull(strstr(out, "/img/no/x.raw"));
+	free(out);
 }
 END_TEST
 

@@ -93,6 +93,31 @@ void test_write_pattern(const char *path, uint64_t size, unsigned seed)
 	ck_assert(fclose(f) == 0);
 }
 
+void test_walk_image(struct vimg_image *img)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_check rep = { 0 };
+	uint64_t vs = vimg_image_virtual_size(img), off = 0;
+	uint8_t *buf = malloc(1 << 20);
+
+	ck_assert_ptr_nonnull(buf);
+	for (int n = 0; off < vs && n < 1000; n++) {
+		struct vimg_run run;
+
+		vimg_error_clear(&err);
+		if (vimg_image_block_status(img, off, vs - off, &run, &err) != 0)
+			break;
+		ck_assert(run.length >= 1 && run.length <= vs - off);
+		off += run.length;
+	}
+	vimg_error_clear(&err);
+	if (vs)
+		(void)vimg_image_read(img, buf, 0, vs < (1 << 20) ? vs : (1 << 20), &err);
+	vimg_error_clear(&err);
+	(void)vimg_image_check(img, &rep, 0, &err);
+	free(buf);
+}
+
 int test_system(const char *fmt, ...)
 {
 	char cmd[4096];

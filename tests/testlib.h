@@ -24,6 +24,12 @@ const char *test_fixture(const char *name);
 void test_write_pattern(const char *path, uint64_t size, unsigned seed);
 /* Fill buf with the same pattern as test_write_pattern at file offset off. */
 void test_pattern(void *buf, size_t len, uint64_t off, unsigned seed);
+/*
+ * Exercise an image that may be damaged: walk its block status over the whole
+ * disk (at most 1000 runs, each checked for a sane length), read its first MiB
+ * and run its checker. Errors are fine; crashes and bad runs are not.
+ */
+void test_walk_image(struct vimg_image *img);
 /* Run a shell command; returns its exit status (-1 if it could not run). */
 int test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
