@@ -272,26 +272,70 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off, struct vimg
 	return 0;
 }
 
+/* Whether clusters [first, first + n) carry no reference (free to allocate). */
+static int clusters_free(struct qcow2 *s, uint64_t first, uint64_t n, bool *yes,
+			 struct vimg_error *err)
+{
+	*yes = true;
+	for (uint64_t c = first; c < first + n && *yes; c++) {
+		uint64_t v;
+		int rc = qcow2_refcount_get(s, c, &v, err);
+
+		if (rc)
+			return rc;
+		*yes = v == 0;
+	}
+	return 0;
+}
+
+/*
+ * Compressed clusters are packed back to back. Like qemu, a packed
+ * cluster may run on into the following host clusters when those are the
+ * next ones to be allocated anyway: every host cluster it touches holds one
+ * reference for it (qcow2.txt "Compressed Clusters Descriptor").
+ */
 int qcow2_alloc_bytes(struct qcow2 *s, uint64_t len, uint64_t *off, struct vimg_error *err)
 {
-	uint64_t need = (len + 511) & ~511ull, cs = s->cluster_size, in = s->cfree & (cs - 1);
+	/* Byte granularity, as qemu: the descriptor's sector count covers the span. */
+	uint64_t need = len, cs = s->cluster_size, in = s->cfree & (cs - 1);
+	uint64_t cur = s->cfree >> s->cluster_bits, v;
 	int rc;
 
-	if (s->cfree && in && cs - in >= need) {
-		uint64_t v;
-
-		rc = qcow2_refcount_get(s, s->cfree >> s->cluster_bits, &v, err);
+	if (s->cfree && in) {
+		rc = qcow2_refcount_get(s, cur, &v, err);
 		if (rc)
 			return rc;
 		if (v > 0 && v < s->refcount_max) {
-			rc = qcow2_refcount_set(s, s->cfree >> s->cluster_bits, v + 1, err);
-			if (rc)
-				return rc;
-			*off = s->cfree;
-			s->cfree += need;
-			if (!(s->cfree & (cs - 1)))
-				s->cfree = 0;
-			return 0;
+			uint64_t next = (cur + 1) << s->cluster_bits, more = 0;
+			bool fits = cs - in >= need, spans = false;
+
+			if (!fits) {
+				more = (need - (cs - in) + cs - 1) / cs;
+				if (s->alloc_end == next &&
+				    (rc = clusters_free(s, cur + 1, more, &spans, err)))
+					return rc;
+			}
+			if (fits || spans) {
+				if (spans) {
+					uint64_t got;
+
+					rc = qcow2_alloc_clusters(s, more, &got, err);
+					if (rc)
+						return rc;
+					if (got != next)
+						return vimg_error_set(err, VIMG_EIO,
+								      "qcow2: compressed cluster allocation "
+								      "not contiguous at 0x%" PRIx64, got);
+				}
+				rc = qcow2_refcount_set(s, cur, v + 1, err);
+				if (rc)
+					return rc;
+				*off = s->cfree;
+				s->cfree += need;
+				if (!(s->cfree & (cs - 1)))
+					s->cfree = 0;
+				return 0;
+			}
 		}
 	}
 	rc = qcow2_alloc_clusters(s, (need + cs - 1) / cs, off, err);

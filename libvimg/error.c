@@ -49,6 +49,7 @@ static int errno_to_code(int e)
 	}
 }
 
+__attribute__((format(printf, 4, 0)))
 static int error_vset(struct vimg_error *err, int code, int errnum, const char *fmt, va_list ap)
 {
 	size_t n;

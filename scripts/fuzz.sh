@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Build every libFuzzer harness in tests/fuzz/ with clang (ASan + UBSan) in
+# BUILDDIR (default build-fuzz/) and run each for SECONDS (default 60), seeded
+# from its format's fixtures. Crashers are left in BUILDDIR/crash-<harness>/;
+# each one found should become a regression test. Not part of make check.
+# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   e.g. scripts/fuzz.sh 300 qcow2
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-60}
+[ $# -gt 0 ] && shift
+dir=${BUILDDIR:-$top/build-fuzz}
+command -v clang >/dev/null || { echo "fuzz: clang is not installed" >&2; exit 1; }
+mkdir -p "$dir"
+cd "$dir"
+[ -f "$top/configure" ] || (cd "$top" && ./autogen.sh)
+if [ ! -f Makefile ]; then
+	"$top/configure" CC=clang --disable-fuse \
+		CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' >/dev/null
+fi
+make -j2 libvimg/libvimg-internal.la >/dev/null
+harnesses=${*:-$(cd "$top/tests/fuzz" && ls fuzz-*.c | sed 's/^fuzz-//; s/\.c$//')}
+status=0
+for h in $harnesses; do
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$top/libvimg" -I. \
+		"$top/tests/fuzz/fuzz-$h.c" libvimg/.libs/libvimg-internal.a \
+		-lz -lzstd -lpthread -o "fuzz-$h"
+	rm -rf "corpus-$h" && mkdir -p "corpus-$h" "crash-$h"
+	for f in "$top/fixtures/$h"/*; do
+		case "$f" in
+		*.gz) gzip -dc "$f" >"corpus-$h/$(basename "$f" .gz)" ;;
+		*.xz) xz -dc "$f" >"corpus-$h/$(basename "$f" .xz)" ;;
+		*.sh|*.py) ;;
+		*) [ -f "$f" ] && cp "$f" "corpus-$h/" ;;
+		esac
+	done
+	echo "fuzz: $h for $secs s"
+	if ! "./fuzz-$h" -max_total_time="$secs" -max_len=262144 -timeout=10 \
+		-rss_limit_mb=2048 -artifact_prefix="crash-$h/" "corpus-$h" \
+		>"fuzz-$h.log" 2>&1; then
+		echo "fuzz: $h FOUND A PROBLEM: $(ls "crash-$h")" >&2
+		tail -30 "fuzz-$h.log" >&2
+		status=1
+	fi
+	grep -E '^#[0-9]+.*(DONE|pulse)' "fuzz-$h.log" | tail -n 1
+done
+exit $status
