@@ -327,20 +327,6 @@ static int create_files(const char *path, uint64_t size, struct create_ctx *c,
 	return rc;
 }
 
-/* The parent's CID, from the parent the core opened for us. */
-static int parent_cid(const struct vimg_backing_spec *bk, uint32_t *cid, struct vimg_error *err)
-{
-	if (!bk->image)
-		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "vmdk: a delta disk needs its parent opened to learn its CID");
-	if (strcmp(vimg_image_format(bk->image), "vmdk"))
-		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "vmdk: a delta disk's parent must be a vmdk image, not %s",
-				      vimg_image_format(bk->image));
-	*cid = ((struct vmdk_state *)image_priv(bk->image))->cid;
-	return 0;
-}
-
 int vmdk_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 		const struct vimg_backing_spec *backing, struct vimg_error *err)
 {
@@ -371,7 +357,13 @@ int vmdk_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 					      "vmdk: a delta disk must be monolithicSparse or "
 					      "twoGbMaxExtentSparse, not %s",
 					      c.subformat);
-		rc = parent_cid(backing, &c.parent_cid, err);
+		{
+			struct vimg_image *parent;
+
+			rc = create_backing_parent(backing, "vmdk", &parent, err);
+			if (!rc)
+				c.parent_cid = ((struct vmdk_state *)image_priv(parent))->cid;
+		}
 		if (rc)
 			return vimg_error_prefix(err, "parent \"%s\"", backing->name);
 		c.parent_hint = backing->name;

@@ -115,6 +115,9 @@ struct vimg_driver {
 extern const struct vimg_driver vimg_drv_raw;
 extern const struct vimg_driver vimg_drv_qcow2;
 extern const struct vimg_driver vimg_drv_vmdk;
+extern const struct vimg_driver vimg_drv_vhdx;
+extern const struct vimg_driver vimg_drv_vhd;
+extern const struct vimg_driver vimg_drv_vdi;
 
 const struct vimg_driver *registry_driver(size_t i);
 const struct vimg_driver *registry_by_name(const char *name);
@@ -138,6 +141,13 @@ void image_set_read_only(struct vimg_image *img);
  */
 int image_set_backing(struct vimg_image *img, const char *name, const char *format,
 		      struct vimg_error *err);
+/*
+ * For create(): the parent image the core opened, which must be of format
+ * `format` (a delta of a vmdk is a vmdk, ...). VIMG_EUNSUPPORTED naming both
+ * formats otherwise, or when the caller did not let the core open the parent.
+ */
+int create_backing_parent(const struct vimg_backing_spec *bk, const char *format,
+			  struct vimg_image **parent, struct vimg_error *err);
 /* Whether a backing image is attached (opened). */
 bool image_has_backing(const struct vimg_image *img);
 /*
@@ -229,6 +239,17 @@ char *path_dirname(const char *path);
  */
 int vimg_alloc_table(uint64_t count, size_t elem_size, uint64_t max_bytes, const char *what,
 		     void **out, struct vimg_error *err);
+
+/* ---- text (utf16.c) ------------------------------------------------------ */
+
+/*
+ * UTF-16 (be: big-endian, else little-endian) to UTF-8 into out[outsz],
+ * NUL-terminated; stops at a NUL code unit. Returns the length, or -1 on
+ * malformed input (lone surrogates) or overflow.
+ */
+int utf16_to_utf8(const uint8_t *in, size_t nbytes, bool be, char *out, size_t outsz);
+/* UTF-8 to UTF-16 without terminator; returns the bytes written, or -1. */
+int utf8_to_utf16(const char *in, bool be, uint8_t *out, size_t outsz);
 
 /* Log through the hook set by vimg_set_log (error.c). */
 void vimg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -410,6 +410,22 @@ int vimg_image_check(struct vimg_image *img, struct vimg_check *rep, unsigned fi
 
 /* ---- creation ---------------------------------------------------------- */
 
+int create_backing_parent(const struct vimg_backing_spec *bk, const char *format,
+			  struct vimg_image **parent, struct vimg_error *err)
+{
+	*parent = NULL;
+	if (!bk->image)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "%s: a child image needs its parent opened to link to it",
+				      format);
+	if (strcmp(bk->image->drv->name, format))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "%s: the parent of a %s child must be a %s image, not %s",
+				      format, format, format, bk->image->drv->name);
+	*parent = bk->image;
+	return 0;
+}
+
 int vimg_image_create(const char *path, const char *format, uint64_t size,
 		      const char *options, const char *backing, const char *backing_format,
 		      unsigned flags, struct vimg_error *err)

@@ -3,7 +3,8 @@
 noinst_LTLIBRARIES = libvimg/libvimg-internal.la
 lib_LTLIBRARIES += libvimg/libvimg.la
 include_HEADERS += libvimg/vimg.h
-noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h
+noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h \
+	libvimg/crc32c.h
 
 libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/error.c \
@@ -16,7 +17,9 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/io.c \
 	libvimg/chain.c \
 	libvimg/copy.c \
-	libvimg/compare.c
+	libvimg/compare.c \
+	libvimg/utf16.c \
+	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 libvimg_libvimg_internal_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(PTHREAD_LIBS)

@@ -14,7 +14,10 @@
 
 static const struct vimg_driver *const drivers[] = {
 	&vimg_drv_qcow2,
+	&vimg_drv_vhdx,
+	&vimg_drv_vdi,
 	&vimg_drv_vmdk,
+	&vimg_drv_vhd,
 	&vimg_drv_raw,
 };
 

@@ -12,5 +12,5 @@ tests_check_io_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 tests_check_chain_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 tests_check_copy_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 endif
-TESTS += tests/test-lib-exports.sh
-EXTRA_DIST += tests/test-lib-exports.sh
+TESTS += tests/test-lib-exports.sh tests/test-fixtures-sums.sh
+EXTRA_DIST += tests/test-lib-exports.sh tests/test-fixtures-sums.sh

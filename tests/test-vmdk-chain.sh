@@ -36,8 +36,16 @@ python3 - p.vmdk <<'PY'
 import sys
 p = sys.argv[1]
 d = bytearray(open(p, 'rb').read())
+# qemu writes the CID without zero padding: replace up to the end of the
+# line and take any extra bytes from the NUL padding after the descriptor,
+# so that nothing behind it moves.
 i = d.index(b'\nCID=', 512) + 5
-d[i:i + 8] = b'deadbeef'
+j = d.index(b'\n', i)
+end = d.index(b'\0', j)
+grow = 8 - (j - i)
+assert d[end:end + grow] == b'\0' * grow
+d[i:j] = b'deadbeef'
+del d[end + grow:end + 2 * grow]
 open(p, 'wb').write(d)
 PY
 expect_status 2 "$VIMG" compare c2.vmdk ref.raw

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vdi driver: VirtualBox Disk Image, header version 1.1, static and dynamic.
+ * There is no published specification; the layout is taken from qemu
+ * block/vdi.c and fox-it/dissect.hypervisor c_vdi.py: a 64-byte pre-header
+ * text, signature 0xbeda107f, version 0x00010001, the v1.1 header (0x180
+ * bytes from offset 0x48), a block map of little-endian u32 block indexes
+ * (0xffffffff unallocated, 0xfffffffe zero) at offset_bmap, and the blocks at
+ * offset_data + index * block_size.
+ *
+ * Invariants after open: the block map covers the disk and every allocated
+ * entry's block lies inside the file. Differencing images (their parent is
+ * found by UUID in VirtualBox's media registry, which we do not have) and
+ * undo images are refused with VIMG_EUNSUPPORTED. A new block is written in
+ * full at the end of the file, then its map entry, then blocks_allocated.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "checked.h"
+#include "endian.h"
+#include "driver.h"
+
+#define VDI_SIGNATURE 0xbeda107fu
+#define VDI_VERSION_1_1 0x00010001u
+#define VDI_HEADER_V1_SIZE 0x180u
+#define VDI_TEXT "<<< Oracle VM VirtualBox Disk Image >>>\n"
+#define VDI_TYPE_NORMAL 1u	/* dynamic */
+#define VDI_TYPE_FIXED 2u	/* static */
+#define VDI_TYPE_UNDO 3u
+#define VDI_TYPE_DIFF 4u
+#define VDI_UNALLOCATED 0xffffffffu
+#define VDI_ZERO 0xfffffffeu
+#define VDI_SECTOR 512u
+#define VDI_DEFAULT_BLOCK (1u << 20)
+/* Implementation limits: a 64 MiB block map, blocks of 512 B to 256 MiB. */
+#define VDI_MAX_BMAP_BYTES (64ull << 20)
+#define VDI_MAX_BLOCK (256u << 20)
+
+/* The first sector: pre-header and header v1.1 (qemu VdiHeader). */
+struct vdi_header_disk {
+	uint8_t text[64];
+	uint8_t signature[4];
+	uint8_t version[4];
+	uint8_t header_size[4];
+	uint8_t image_type[4];
+	uint8_t image_flags[4];
+	uint8_t description[256];
+	uint8_t offset_bmap[4];
+	uint8_t offset_data[4];
+	uint8_t cylinders[4];
+	uint8_t heads[4];
+	uint8_t sectors[4];
+	uint8_t sector_size[4];
+	uint8_t unused1[4];
+	uint8_t disk_size[8];
+	uint8_t block_size[4];
+	uint8_t block_extra[4];
+	uint8_t blocks_in_image[4];
+	uint8_t blocks_allocated[4];
+	uint8_t uuid_image[16];
+	uint8_t uuid_last_snap[16];
+	uint8_t uuid_link[16];
+	uint8_t uuid_parent[16];
+	uint8_t unused2[56];
+} __attribute__((packed));
+static_assert(sizeof(struct vdi_header_disk) == 512, "vdi header size");
+
+struct vdi_header {
+	uint32_t signature, version, header_size, image_type, image_flags;
+	uint32_t offset_bmap, offset_data, sector_size;
+	uint64_t disk_size;
+	uint32_t block_size, block_extra, blocks_in_image, blocks_allocated;
+	uint8_t uuid_image[16], uuid_last_snap[16], uuid_link[16], uuid_parent[16];
+};
+
+struct vdi {
+	struct vimg_file *file;
+	uint64_t file_size;
+	uint8_t raw[512];	/* the header sector as read, for rewriting */
+	struct vdi_header h;
+	uint32_t *bmap;
+	uint32_t next_index;	/* index the next allocated block gets */
+	uint8_t *blockbuf;	/* one block, for allocating writes */
+};
+
+static void vdi_header_decode(const struct vdi_header_disk *d, struct vdi_header *h)
+{
+	h->signature = ld_le32(d->signature);
+	h->version = ld_le32(d->version);
+	h->header_size = ld_le32(d->header_size);
+	h->image_type = ld_le32(d->image_type);
+	h->image_flags = ld_le32(d->image_flags);
+	h->offset_bmap = ld_le32(d->offset_bmap);
+	h->offset_data = ld_le32(d->offset_data);
+	h->sector_size = ld_le32(d->sector_size);
+	h->disk_size = ld_le64(d->disk_size);
+	h->block_size = ld_le32(d->block_size);
+	h->block_extra = ld_le32(d->block_extra);
+	h->blocks_in_image = ld_le32(d->blocks_in_image);
+	h->blocks_allocated = ld_le32(d->blocks_allocated);
+	memcpy(h->uuid_image, d->uuid_image, 16);
+	memcpy(h->uuid_last_snap, d->uuid_last_snap, 16);
+	memcpy(h->uuid_link, d->uuid_link, 16);
+	memcpy(h->uuid_parent, d->uuid_parent, 16);
+}
+
+/* VirtualBox prints RTUUIDs with the first three fields little-endian. */
+static void uuid_str(const uint8_t *u, char *out)
+{
+	snprintf(out, 40,
+		 "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", ld_le32(u), ld_le16(u + 4),
+		 ld_le16(u + 6), u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static bool uuid_is_null(const uint8_t *u)
+{
+	for (int i = 0; i < 16; i++)
+		if (u[i])
+			return false;
+	return true;
+}
+
+static int vdi_probe(const struct vimg_probe *p)
+{
+	if (p->head_len < 0x48 || ld_le32(p->head + 0x40) != VDI_SIGNATURE)
+		return 0;
+	return ld_le32(p->head + 0x44) == VDI_VERSION_1_1 ? 100 : 60;
+}
+
+static int validate(struct vdi *s, struct vimg_error *err)
+{
+	const struct vdi_header *h = &s->h;
+	uint64_t end, cover;
+	char u[40];
+
+	if (h->signature != VDI_SIGNATURE)
+		return vimg_error_set(err, VIMG_EFORMAT, "vdi: header: bad signature (offset 0x40)");
+	if (h->version != VDI_VERSION_1_1)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "vdi: header: version 0x%08x (only 1.1 is supported)",
+				      h->version);
+	if (h->header_size < VDI_HEADER_V1_SIZE)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: size 0x%x is too small (offset 0x48)",
+				      h->header_size);
+	if (h->image_type == VDI_TYPE_DIFF || !uuid_is_null(h->uuid_link)) {
+		uuid_str(h->uuid_link, u);
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "vdi: differencing image needs its parent, named by UUID {%s}", u);
+	}
+	if (h->image_type != VDI_TYPE_NORMAL && h->image_type != VDI_TYPE_FIXED)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "vdi: header: image type %u is not dynamic or static",
+				      h->image_type);
+	if (h->sector_size != VDI_SECTOR)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: sector size %u is not 512 (offset 0x168)",
+				      h->sector_size);
+	if (!is_pow2(h->block_size) || h->block_size < VDI_SECTOR || h->block_size > VDI_MAX_BLOCK)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: block size %u is not a power of two from 512 to "
+				      "256 MiB (offset 0x178)",
+				      h->block_size);
+	if (h->block_extra)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "vdi: header: block_extra %u is not supported", h->block_extra);
+	if (h->offset_bmap % VDI_SECTOR || h->offset_bmap < 512 || h->offset_data % VDI_SECTOR)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: block map or data offset not sector-aligned "
+				      "(offset 0x154)");
+	if ((uint64_t)h->blocks_in_image * 4 > VDI_MAX_BMAP_BYTES)
+		return vimg_error_set(err, VIMG_ECORRUPT, "vdi: block map: %u entries exceeds limit",
+				      h->blocks_in_image);
+	cover = (uint64_t)h->blocks_in_image * h->block_size;
+	if (cover < h->disk_size)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: %u blocks do not cover the disk size %" PRIu64
+				      " (offset 0x180)",
+				      h->blocks_in_image, h->disk_size);
+	end = (uint64_t)h->offset_bmap + (uint64_t)h->blocks_in_image * 4;
+	if (end > s->file_size)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: block map points past end of file (offset 0x%x)",
+				      h->offset_bmap);
+	if (end > h->offset_data)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: block map overlaps the data area (offset 0x%x)",
+				      h->offset_data);
+	return 0;
+}
+
+static uint64_t block_off(const struct vdi *s, uint32_t idx)
+{
+	return s->h.offset_data + (uint64_t)idx * s->h.block_size;
+}
+
+static int load_bmap(struct vdi *s, struct vimg_error *err)
+{
+	uint32_t n = s->h.blocks_in_image;
+	uint8_t *raw;
+	int rc;
+
+	rc = vimg_alloc_table(n ? n : 1, 4, VDI_MAX_BMAP_BYTES, "vdi: block map entries",
+			      (void **)&s->bmap, err);
+	if (rc)
+		return rc;
+	raw = malloc(n ? (size_t)n * 4 : 1);
+	if (!raw)
+		return vimg_error_set(err, VIMG_ENOMEM, "vdi: out of memory for the block map");
+	rc = file_pread_full(s->file, raw, (size_t)n * 4, s->h.offset_bmap, err);
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		uint32_t e = ld_le32(raw + 4 * (size_t)i);
+
+		s->bmap[i] = e;
+		if (e == VDI_UNALLOCATED || e == VDI_ZERO)
+			continue;
+		if (e >= n || block_off(s, e) + s->h.block_size > s->file_size)
+			rc = vimg_error_set(err, VIMG_ECORRUPT,
+					    "vdi: block map entry %u points past end of file (offset "
+					    "0x%" PRIx64 ")",
+					    i, block_off(s, e));
+		else if (e + 1 > s->next_index)
+			s->next_index = e + 1;
+	}
+	free(raw);
+	return rc;
+}
+
+static int vdi_open(struct vimg_image *img, struct vimg_file *file, unsigned flags,
+		    struct vimg_error *err)
+{
+	struct vdi *s = image_priv(img);
+	int64_t fsz;
+	int rc;
+
+	s->file = file;
+	fsz = file_size(file, err);
+	if (fsz < 0)
+		return (int)fsz;
+	s->file_size = (uint64_t)fsz;
+	if (s->file_size < sizeof(s->raw))
+		return vimg_error_set(err, VIMG_EFORMAT, "vdi: file too small (%" PRIu64 " bytes)",
+				      s->file_size);
+	rc = file_pread_full(file, s->raw, sizeof(s->raw), 0, err);
+	if (rc)
+		return rc;
+	vdi_header_decode((const struct vdi_header_disk *)s->raw, &s->h);
+	rc = validate(s, err);
+	if (rc == 0)
+		rc = load_bmap(s, err);
+	if (rc)
+		return rc;
+	if (s->h.blocks_allocated > s->next_index)
+		s->next_index = s->h.blocks_allocated;
+	image_set_size(img, s->h.disk_size);
+	image_set_cluster_size(img, s->h.block_size);
+	return 0;
+}
+
+static void vdi_close(struct vimg_image *img)
+{
+	struct vdi *s = image_priv(img);
+
+	free(s->bmap);
+	free(s->blockbuf);
+	s->bmap = NULL;
+	s->blockbuf = NULL;
+}
+
+static int vdi_block_status(struct vimg_image *img, uint64_t off, uint64_t len,
+			    struct vimg_run *run, struct vimg_error *err)
+{
+	struct vdi *s = image_priv(img);
+	uint32_t bs = s->h.block_size, blk = (uint32_t)(off / bs);
+	uint32_t e = s->bmap[blk];
+	uint64_t end = off + len, pos = (uint64_t)blk * bs + bs;
+
+	/* Merge following blocks of the same kind (and, for data, contiguous). */
+	while (pos < end) {
+		uint32_t f = s->bmap[pos / bs];
+		bool same = (e == VDI_UNALLOCATED || e == VDI_ZERO)
+				    ? f == e
+				    : f < VDI_ZERO && f == e + (uint32_t)(pos / bs - blk);
+
+		if (!same)
+			break;
+		pos += bs;
+	}
+	run->length = min_u64(pos, end) - off;
+	if (e == VDI_UNALLOCATED) {
+		run->kind = VIMG_RUN_UNALLOCATED;
+	} else if (e == VDI_ZERO) {
+		run->kind = VIMG_RUN_ZERO;
+	} else {
+		run->kind = VIMG_RUN_DATA;
+		run->flags = VIMG_RUN_OFFSET_VALID;
+		run->file = s->file;
+		run->file_off = block_off(s, e) + off % bs;
+	}
+	return 0;
+}
+
+static int write_header_counts(struct vdi *s, struct vimg_error *err)
+{
+	struct vdi_header_disk *d = (struct vdi_header_disk *)s->raw;
+
+	st_le32(d->blocks_allocated, s->h.blocks_allocated);
+	return file_pwrite_full(s->file, d->blocks_allocated, 4,
+				offsetof(struct vdi_header_disk, blocks_allocated), err);
+}
+
+/* A whole new block at the end of the data area: merged data, then map, then count. */
+static int alloc_write(struct vimg_image *img, struct vdi *s, uint32_t blk, const uint8_t *buf,
+		       uint64_t off, size_t len, struct vimg_error *err)
+{
+	uint32_t bs = s->h.block_size, old = s->bmap[blk], idx = s->next_index;
+	uint64_t bstart = (uint64_t)blk * bs, in = off - bstart;
+	uint8_t e[4];
+	int rc;
+
+	if (idx >= s->h.blocks_in_image)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: no free block index (blocks_allocated %u)", idx);
+	if (!s->blockbuf && !(s->blockbuf = malloc(bs)))
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	/* A zero block reads as zeros; an unallocated one as whatever lies below. */
+	if (old == VDI_ZERO)
+		memset(s->blockbuf, 0, bs);
+	else if ((rc = vimg_read_below(img, s->blockbuf, bstart, bs, err)))
+		return rc;
+	memcpy(s->blockbuf + in, buf, len);
+	rc = file_pwrite_full(s->file, s->blockbuf, bs, block_off(s, idx), err);
+	if (rc)
+		return rc;
+	st_le32(e, idx);
+	rc = file_pwrite_full(s->file, e, 4, s->h.offset_bmap + (uint64_t)blk * 4, err);
+	if (rc)
+		return rc;
+	s->bmap[blk] = idx;
+	s->next_index = idx + 1;
+	if (block_off(s, idx) + bs > s->file_size)
+		s->file_size = block_off(s, idx) + bs;
+	s->h.blocks_allocated++;
+	return write_header_counts(s, err);
+}
+
+static int vdi_write(struct vimg_image *img, const void *buf, uint64_t off, size_t len,
+		     unsigned flags, struct vimg_error *err)
+{
+	struct vdi *s = image_priv(img);
+	const uint8_t *p = buf;
+	uint32_t bs = s->h.block_size;
+
+	while (len) {
+		uint32_t blk = (uint32_t)(off / bs), e = s->bmap[blk];
+		size_t n = (size_t)min_u64(len, bs - off % bs);
+		int rc;
+
+		if (e == VDI_UNALLOCATED || e == VDI_ZERO)
+			rc = alloc_write(img, s, blk, p, off, n, err);
+		else
+			rc = file_pwrite_full(s->file, p, n, block_off(s, e) + off % bs, err);
+		if (rc)
+			return rc;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- create ----------------------------------------------------------------- */
+
+static const struct vimg_opt_desc vdi_create_opts[] = {
+	{ "static", VIMG_OPT_BOOL, "off", NULL, "preallocate every block (a static image)" },
+	{ NULL, 0, NULL, NULL, NULL },
+};
+
+static void random_uuid(uint8_t u[16])
+{
+	if (getrandom(u, 16, 0) != 16) {
+		uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)u;
+
+		for (int i = 0; i < 16; i++)
+			u[i] = (uint8_t)(t >> (8 * (i % 8))) ^ (uint8_t)(i * 41);
+	}
+	u[7] = (u[7] & 0x0f) | 0x40; /* version 4 in the little-endian third field */
+	u[8] = (u[8] & 0x3f) | 0x80;
+}
+
+static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *opts,
+		      const struct vimg_backing_spec *backing, struct vimg_error *err)
+{
+	struct vdi_header_disk d;
+	struct vimg_file *f;
+	bool is_static = false;
+	uint64_t blocks, bmap_bytes, data_off, total;
+	uint8_t *bmap;
+	int rc;
+
+	rc = opts_get_bool(opts, "static", &is_static, err);
+	if (rc)
+		return rc;
+	if (ck_align_up(size, VDI_SECTOR, &size) || size == 0)
+		return vimg_error_set(err, VIMG_EINVAL, "vdi: invalid size");
+	blocks = (size + VDI_DEFAULT_BLOCK - 1) / VDI_DEFAULT_BLOCK;
+	if (blocks * 4 > VDI_MAX_BMAP_BYTES)
+		return vimg_error_set(err, VIMG_EINVAL, "vdi: size %" PRIu64 " exceeds the limit",
+				      size);
+	bmap_bytes = (blocks * 4 + VDI_SECTOR - 1) / VDI_SECTOR * VDI_SECTOR;
+	/* VirtualBox aligns the data area to 1 MiB. */
+	data_off = (512 + bmap_bytes + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	memset(&d, 0, sizeof(d));
+	memcpy(d.text, VDI_TEXT, sizeof(VDI_TEXT) - 1);
+	st_le32(d.signature, VDI_SIGNATURE);
+	st_le32(d.version, VDI_VERSION_1_1);
+	st_le32(d.header_size, VDI_HEADER_V1_SIZE);
+	st_le32(d.image_type, is_static ? VDI_TYPE_FIXED : VDI_TYPE_NORMAL);
+	st_le32(d.offset_bmap, 512);
+	st_le32(d.offset_data, (uint32_t)data_off);
+	st_le32(d.sector_size, VDI_SECTOR);
+	st_le64(d.disk_size, size);
+	st_le32(d.block_size, VDI_DEFAULT_BLOCK);
+	st_le32(d.blocks_in_image, (uint32_t)blocks);
+	st_le32(d.blocks_allocated, is_static ? (uint32_t)blocks : 0);
+	random_uuid(d.uuid_image);
+	random_uuid(d.uuid_last_snap);
+	bmap = malloc(bmap_bytes);
+	if (!bmap)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	memset(bmap, 0xff, bmap_bytes);
+	for (uint64_t i = 0; is_static && i < blocks; i++)
+		st_le32(bmap + 4 * i, (uint32_t)i);
+	rc = file_open(path, FILE_CREATE, &f, err);
+	if (rc) {
+		free(bmap);
+		return rc;
+	}
+	total = data_off + (is_static ? blocks * VDI_DEFAULT_BLOCK : 0);
+	rc = file_pwrite_full(f, &d, sizeof(d), 0, err);
+	if (!rc)
+		rc = file_pwrite_full(f, bmap, bmap_bytes, 512, err);
+	if (!rc)
+		rc = file_truncate(f, total, err);
+	if (!rc)
+		rc = file_fsync(f, err);
+	file_close(f);
+	free(bmap);
+	return rc;
+}
+
+/* ---- check and info ------------------------------------------------------------- */
+
+static void finding(struct vimg_check *rep, enum vimg_check_severity sev, int64_t index,
+		    uint64_t off, const char *msg)
+{
+	struct vimg_check_finding f = { sev, "block map", index, off, msg, false };
+
+	if (sev == VIMG_CHECK_LEAK)
+		rep->leaks++;
+	else
+		rep->corruptions++;
+	if (rep->report)
+		rep->report(rep->opaque, &f);
+}
+
+static int vdi_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
+		     struct vimg_error *err)
+{
+	struct vdi *s = image_priv(img);
+	uint32_t n = s->h.blocks_in_image, used = 0;
+	uint8_t *seen = NULL;
+	char msg[160];
+	int rc;
+
+	rc = vimg_alloc_table(n ? n : 1, 1, VDI_MAX_BMAP_BYTES, "vdi: block map entries",
+			      (void **)&seen, err);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t e = s->bmap[i];
+
+		if (e == VDI_UNALLOCATED || e == VDI_ZERO)
+			continue;
+		used++;
+		if (seen[e]) {
+			snprintf(msg, sizeof(msg), "block %u shares data block %u with another entry",
+				 i, e);
+			finding(rep, VIMG_CHECK_CORRUPTION, i, block_off(s, e), msg);
+		}
+		seen[e] = 1;
+	}
+	free(seen);
+	if (used != s->h.blocks_allocated) {
+		snprintf(msg, sizeof(msg), "blocks_allocated is %u but %u blocks are mapped",
+			 s->h.blocks_allocated, used);
+		finding(rep, VIMG_CHECK_CORRUPTION, -1, 0x184, msg);
+	}
+	rep->allocated_clusters = used;
+	rep->total_clusters = n;
+	rep->image_end_offset = s->file_size;
+	return 0;
+}
+
+static int vdi_info(struct vimg_image *img, const struct vimg_emit *em, struct vimg_error *err)
+{
+	struct vdi *s = image_priv(img);
+	char u[40];
+
+	em->str(em->opaque, "subformat", s->h.image_type == VDI_TYPE_FIXED ? "static" : "dynamic");
+	uuid_str(s->h.uuid_image, u);
+	em->str(em->opaque, "uuid", u);
+	uuid_str(s->h.uuid_last_snap, u);
+	em->str(em->opaque, "uuid-last-modification", u);
+	em->u64(em->opaque, "blocks-allocated", s->h.blocks_allocated);
+	return 0;
+}
+
+static const char *const vdi_extensions[] = { "vdi", NULL };
+
+const struct vimg_driver vimg_drv_vdi = {
+	.name = "vdi",
+	.description = "VirtualBox disk image: static and dynamic",
+	.extensions = vdi_extensions,
+	.priv_size = sizeof(struct vdi),
+	.features = VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE | VIMG_FEAT_CHECK,
+	.thread_model = VIMG_THREAD_SERIALIZE,
+	.create_opts = vdi_create_opts,
+	.probe = vdi_probe,
+	.open = vdi_open,
+	.close = vdi_close,
+	.block_status = vdi_block_status,
+	.write = vdi_write,
+	.create = vdi_create,
+	.check = vdi_check,
+	.info = vdi_info,
+};

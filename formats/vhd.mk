@@ -1,0 +1,7 @@
+# vhd driver (formats/vhd*.c): Microsoft VHD (qemu "vpc") fixed, dynamic,
+# differencing; creation in vhd-create.c.
+noinst_HEADERS += formats/vhd.h
+
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/vhd.c \
+	formats/vhd-create.c

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What every libFuzzer harness does with an input: open it read-only as one
+ * format (backing files never opened), walk block status over the whole disk,
+ * read the first MiB, list snapshots and run the checker. Errors are expected;
+ * only crashes, sanitizer reports and hangs are findings. Build and run the
+ * harnesses with scripts/fuzz.sh.
+ */
+#ifndef VIMG_FUZZ_COMMON_H
+#define VIMG_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vimg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static inline int fuzz_snapshot_cb(void *opaque, const struct vimg_snapshot *s)
+{
+	(void)opaque;
+	(void)s;
+	return 0;
+}
+
+static inline void fuzz_exercise(const char *path, const char *format)
+{
+	static uint8_t buf[1 << 20];
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img = NULL;
+	struct vimg_check rep = { 0 };
+	uint64_t vs, off = 0;
+
+	if (vimg_image_open(path, format, VIMG_OPEN_NO_BACKING, &img, &err))
+		return;
+	vs = vimg_image_virtual_size(img);
+	for (int n = 0; off < vs && n < 4096; n++) {
+		struct vimg_run run;
+
+		if (vimg_image_block_status(img, off, vs - off, &run, &err))
+			break;
+		off += run.length;
+	}
+	if (vs)
+		vimg_image_read(img, buf, 0, vs < sizeof(buf) ? vs : sizeof(buf), &err);
+	vimg_image_snapshot_list(img, fuzz_snapshot_cb, NULL, &err);
+	vimg_image_check(img, &rep, 0, &err);
+	vimg_image_close(img, NULL);
+}
+
+/* The input as a single-file image in a memfd. */
+static inline int fuzz_one_memfd(const uint8_t *data, size_t size, const char *format)
+{
+	char path[64];
+	int fd = memfd_create(format, 0);
+
+	if (fd < 0)
+		return 0;
+	if (write(fd, data, size) == (ssize_t)size) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		fuzz_exercise(path, format);
+	}
+	close(fd);
+	return 0;
+}
+
+#endif
