@@ -19,6 +19,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/copy.c \
 	libvimg/compare.c \
 	libvimg/utf16.c \
+	libvimg/partition.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
@@ -29,3 +30,4 @@ libvimg_libvimg_la_LIBADD = libvimg/libvimg-internal.la
 libvimg_libvimg_la_LDFLAGS = -version-info $(LIBVIMG_LT_VERSION) -no-undefined \
 	-Wl,--version-script=$(top_srcdir)/libvimg/libvimg.sym
 EXTRA_DIST += libvimg/libvimg.sym libvimg.pc.in
+

@@ -288,6 +288,46 @@ int vimg_image_snapshot_list(struct vimg_image *img,
 int vimg_image_snapshot_open(struct vimg_image *img, const char *id_or_name,
 			     struct vimg_image **view, struct vimg_error *err);
 
+/* ---- partitions ------------------------------------------------------ */
+
+/* One partition of the virtual disk, as vimg_image_partitions reports it. */
+struct vimg_partition {
+	unsigned index;		/* 1-based, Linux numbering: primaries 1-4, logicals
+				   from 5; GPT: entry slot + 1 */
+	uint64_t start, length;	/* bytes; start + length <= the virtual size */
+	uint8_t mbr_type;	/* MBR system id, 0 for GPT partitions */
+	char gpt_type[37];	/* GPT type GUID "XXXXXXXX-XXXX-...", "" for MBR */
+	char gpt_uuid[37];	/* GPT unique partition GUID, "" for MBR */
+	char name[72];		/* GPT name as UTF-8 (truncated on a character boundary) */
+	bool bootable;		/* MBR active flag, or GPT legacy BIOS bootable attribute */
+};
+
+/* Most partitions reported: Linux's limit (primaries 1-4, logicals 5-256). */
+#define VIMG_PARTITION_MAX 256
+
+/*
+ * Read the partition table of the virtual disk (backing chain composed) and
+ * call cb for each partition in index order. *scheme (may be NULL) is set to
+ * "mbr", "gpt", or NULL when the disk has no partition table (then returns 0
+ * with no call). A protective MBR (type 0xee) means GPT; a GPT whose primary
+ * header or entries fail their CRC32 is read from the backup header. Sectors
+ * are 512 bytes, or 4096 for a GPT found at byte 4096.
+ *
+ * Every field is validated. Partitions that start at or past the end of the
+ * disk are skipped, and ones that run past it are clamped (both are logged
+ * through vimg_set_log); extended partitions are walked, not reported.
+ * Returns 0, a negative code (VIMG_ECORRUPT with a message such as
+ * "partition: GPT header: entries CRC mismatch (offset 0x200)" for a broken
+ * table, an EBR loop or chain longer than VIMG_PARTITION_MAX, or a read
+ * error), or the first non-zero value cb returned (which stops the walk).
+ * On an error cb may already have been called for the partitions found
+ * before the damage: they are valid. The struct passed to cb lives for the
+ * call only. Safe to call concurrently with reads.
+ */
+int vimg_image_partitions(struct vimg_image *img,
+			  int (*cb)(void *opaque, const struct vimg_partition *p),
+			  void *opaque, const char **scheme, struct vimg_error *err);
+
 /* ---- check ----------------------------------------------------------- */
 
 enum vimg_check_severity {

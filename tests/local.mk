@@ -21,6 +21,7 @@ include tests/core.mk
 include tests/qcow2.mk
 include tests/cli.mk
 include tests/vmdk.mk
+include tests/fuse.mk
 include tests/vhdx.mk
 include tests/vhd.mk
 include tests/vdi.mk

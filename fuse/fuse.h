@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared declarations of vimgmount: the virtual file tree (tree.c) and the
+ * FUSE operations over it (fs.c); vimgmount.c owns options and the mount
+ * lifecycle. fuse/ includes only vimg.h from the library: it knows nothing of
+ * formats. The tree is built once before mounting and never changes, so the
+ * operations read it from any thread without locking.
+ */
+#ifndef VIMGMOUNT_FUSE_H
+#define VIMGMOUNT_FUSE_H
+
+#define FUSE_USE_VERSION 31
+
+#include <fuse.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "vimg.h"
+
+/* Largest request the kernel is asked to send (max_read, max_write). */
+#define FS_MAX_IO (1u << 20)
+
+/* One disk the mount shows. A VM bundle will give several, named after their device. */
+struct tree_disk {
+	const char *name;		/* file name: "disk" for a single image, later "scsi0-0" */
+	struct vimg_image *img;		/* what is read and written: image, overlay or view */
+	struct vimg_image *image;	/* the user's image (below the overlay), for info.json */
+	const char *overlay;		/* overlay path, or NULL */
+	const char *snapshot;		/* internal snapshot shown, or NULL */
+};
+
+enum tree_kind {
+	TREE_DISK = 1,		/* a whole virtual disk */
+	TREE_PARTITION,		/* a window [offset, offset+length) of a disk */
+	TREE_JSON,		/* generated text (info.json) */
+};
+
+struct tree_node {
+	char *name;
+	enum tree_kind kind;
+	struct vimg_image *img;		/* NULL for TREE_JSON */
+	uint64_t offset, length;
+	const char *data;		/* TREE_JSON: the text, `length` bytes */
+};
+
+struct tree {
+	struct tree_node *nodes;
+	size_t n;
+	char *json;
+	char **warnings;		/* partition tables that could not be read fully */
+	size_t nwarnings;
+};
+
+/*
+ * Build the tree for `ndisks` disks: for each, a node for the disk and one per
+ * partition ("<name>.p<N>", Linux numbering), then "info.json" describing
+ * them, with `mode` ("ro", "rw" or "overlay"). A damaged partition table keeps
+ * the partitions read before the damage and adds a warning (t->warnings) and a
+ * "partition-error" key; it does not fail the build. Returns 0 or a negative
+ * VIMG_E* code (out of memory, read errors of the image). On failure t is
+ * empty. The disks' images must outlive the tree.
+ */
+int tree_build(struct tree *t, const struct tree_disk *disks, size_t ndisks, const char *mode,
+	       struct vimg_error *err);
+/* The node for "/name", or NULL (also for "/" itself). Thread-safe. */
+const struct tree_node *tree_lookup(const struct tree *t, const char *path);
+/* Free what tree_build allocated (not the images). Accepts an empty tree. */
+void tree_free(struct tree *t);
+
+/* State shared by every FUSE operation (fuse_get_context()->private_data). */
+struct fs_state {
+	struct tree tree;
+	bool writable;			/* --rw or --overlay */
+	const char *mountpoint;		/* absolute */
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime; /* of the image file, at mount time */
+	struct vimg_image *close_order[4]; /* closed in this order at unmount */
+	size_t nclose;
+	int close_rc;			/* result of the flush at unmount */
+	char close_msg[VIMG_ERROR_MSG_MAX];
+};
+
+/* The FUSE operations (fs.c). */
+extern const struct fuse_operations fs_ops;
+
+/* Map a VIMG_E* code (with its sys_errno) to a negative errno for FUSE. */
+int fs_errno(const struct vimg_error *err);
+
+#endif

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vimgmount: show a disk image as raw files through FUSE (vimgmount(1)).
+ * Options, opening the image in the chosen mode (read-only, --rw, --overlay,
+ * --snapshot), and the mount lifecycle: everything that can fail is done
+ * before the mount so errors reach the terminal; after the loop ends
+ * (SIGINT, SIGTERM, SIGHUP or fusermount3 -u) the destroy callback flushes
+ * and closes the images, and a flush failure is the exit status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuse/fuse.h"
+
+static const char usage[] =
+	"Usage: vimgmount [options] IMAGE MOUNTPOINT\n"
+	"\n"
+	"Show the virtual disk of IMAGE under MOUNTPOINT as the raw file \"disk\",\n"
+	"one file per partition (\"disk.p1\", ...) and \"info.json\".\n"
+	"Read-only unless --rw or --overlay is given.\n"
+	"\n"
+	"  -F, --format=FMT     image format (default: probe); also -f FMT\n"
+	"  --rw                 write through to the image\n"
+	"  --overlay=FILE       send writes to the qcow2 overlay FILE (created\n"
+	"                       with IMAGE as its backing file when missing)\n"
+	"  --snapshot=NAME      show the internal snapshot NAME (read-only)\n"
+	"  --allow-escape       allow backing files outside the image's directory\n"
+	"  -o allow_other       let other users see the mount\n"
+	"  -o ro                read-only (the default)\n"
+	"  -f, --foreground     stay in the foreground\n"
+	"  -d, --debug          FUSE debug output (implies -f)\n"
+	"  -h, --help           show this help\n"
+	"  -V, --version        show the version\n";
+
+enum { OPT_RW = 256, OPT_OVERLAY, OPT_SNAPSHOT, OPT_ALLOW_ESCAPE };
+
+struct mount_opts {
+	const char *format;
+	char *image;		/* absolute */
+	char *mountpoint;
+	char *overlay;		/* absolute, or NULL */
+	const char *snapshot;
+	bool rw, ro_asked, foreground, debug, allow_other, allow_escape;
+};
+
+static void die_usage(const char *msg)
+{
+	fprintf(stderr, "vimgmount: %s\nTry 'vimgmount --help'.\n", msg);
+	exit(2);
+}
+
+/* An absolute path for p, without resolving symlinks (the daemon chdirs to /). */
+static char *absolute(const char *p)
+{
+	char cwd[PATH_MAX], *s;
+
+	if (p[0] == '/')
+		return strdup(p);
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&s, "%s/%s", cwd, p) < 0)
+		return NULL;
+	return s;
+}
+
+static void parse_o(struct mount_opts *o, char *list)
+{
+	for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "allow_other") == 0)
+			o->allow_other = true;
+		else if (strcmp(tok, "ro") == 0)
+			o->ro_asked = true;
+		else {
+			fprintf(stderr, "vimgmount: unsupported -o option '%s' "
+					"(allow_other and ro are)\n", tok);
+			exit(2);
+		}
+	}
+}
+
+/*
+ * `-f` is FUSE's foreground flag; as in the vimg commands it may also name the
+ * format, which it does only when followed by a registered format name and
+ * then IMAGE and MOUNTPOINT. Rewrite that form to -F.
+ */
+static void rewrite_dash_f(int argc, char **argv)
+{
+	static char dash_F[] = "-F";
+
+	for (int i = 1; i + 3 < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return;
+		if (strcmp(argv[i], "-f") == 0 && vimg_format_description(argv[i + 1]))
+			argv[i] = dash_F;
+	}
+}
+
+static void parse_args(int argc, char **argv, struct mount_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "rw", no_argument, NULL, OPT_RW },
+		{ "overlay", required_argument, NULL, OPT_OVERLAY },
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "allow-escape", no_argument, NULL, OPT_ALLOW_ESCAPE },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	rewrite_dash_f(argc, argv);
+	while ((c = getopt_long(argc, argv, "F:fdo:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			o->format = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = o->foreground = true;
+			break;
+		case 'o':
+			parse_o(o, optarg);
+			break;
+		case OPT_RW:
+			o->rw = true;
+			break;
+		case OPT_OVERLAY:
+			if (!(o->overlay = absolute(optarg)))
+				die_usage("out of memory");
+			break;
+		case OPT_SNAPSHOT:
+			o->snapshot = optarg;
+			break;
+		case OPT_ALLOW_ESCAPE:
+			o->allow_escape = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("vimgmount %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			die_usage("bad option");
+		}
+	}
+	if (argc - optind != 2)
+		die_usage("expected IMAGE and MOUNTPOINT");
+	if (o->rw + (o->overlay != NULL) + (o->snapshot != NULL) > 1)
+		die_usage("--rw, --overlay and --snapshot exclude each other");
+	if (o->ro_asked && (o->rw || o->overlay))
+		die_usage("-o ro contradicts --rw and --overlay");
+	if (o->format && !vimg_format_description(o->format))
+		die_usage("unknown format (see 'vimg formats')");
+	o->image = absolute(argv[optind]);
+	o->mountpoint = absolute(argv[optind + 1]);
+	if (!o->image || !o->mountpoint)
+		die_usage("out of memory");
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+struct opened {
+	struct tree_disk disk;
+	struct vimg_image *close_order[3];
+	size_t nclose;
+	bool overlay_created;
+};
+
+/* The overlay FILE must already be a qcow2 over IMAGE when it exists. */
+static int overlay_check(struct vimg_image *ov, const struct mount_opts *o,
+			 struct vimg_error *err)
+{
+	const char *bp = vimg_image_backing_path(ov);
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (!bp || !realpath(bp, a) || !realpath(o->image, b) || strcmp(a, b) != 0)
+		return vimg_error_set(err, VIMG_EBACKING,
+				      "overlay %s: its backing file is %s, not %s", o->overlay,
+				      bp ? bp : "(none)", o->image);
+	return 0;
+}
+
+static int open_overlay(const struct mount_opts *o, const char *format, struct opened *op,
+			struct vimg_error *err)
+{
+	unsigned flags = VIMG_OPEN_RDWR | VIMG_OPEN_ALLOW_ESCAPE;
+	struct vimg_image *ov;
+	struct stat sb;
+	int rc;
+
+	if (stat(o->overlay, &sb) != 0) {
+		rc = vimg_image_create(o->overlay, "qcow2", 0, NULL, o->image, format,
+				       VIMG_CREATE_ALLOW_ESCAPE, err);
+		if (rc < 0)
+			return vimg_error_prefix(err, "creating overlay %s", o->overlay);
+		op->overlay_created = true;
+	}
+	rc = vimg_image_open(o->overlay, "qcow2", flags, &ov, err);
+	if (rc < 0)
+		return vimg_error_prefix(err, "opening overlay %s", o->overlay);
+	rc = overlay_check(ov, o, err);
+	if (rc < 0) {
+		vimg_image_close(ov, NULL);
+		return rc;
+	}
+	op->disk.img = ov;
+	op->disk.image = vimg_image_backing(ov);
+	op->disk.overlay = o->overlay;
+	op->close_order[op->nclose++] = ov;
+	return 0;
+}
+
+static int open_disk(const struct mount_opts *o, struct opened *op, struct vimg_error *err)
+{
+	unsigned flags = o->allow_escape ? VIMG_OPEN_ALLOW_ESCAPE : 0;
+	struct vimg_image *img;
+	char *format;
+	int rc;
+
+	op->disk.name = "disk";
+	/* Opened read-only first: probing tells the format, whose features decide --rw. */
+	rc = vimg_image_open(o->image, o->format, flags, &img, err);
+	if (rc < 0)
+		return rc;
+	if (o->snapshot) {
+		struct vimg_image *view;
+		rc = vimg_image_snapshot_open(img, o->snapshot, &view, err);
+		if (rc < 0) {
+			vimg_image_close(img, NULL);
+			return rc;
+		}
+		op->disk.img = view;
+		op->disk.image = img;
+		op->disk.snapshot = o->snapshot;
+		op->close_order[op->nclose++] = view;
+		op->close_order[op->nclose++] = img;
+		return 0;
+	}
+	if (!o->rw && !o->overlay) {
+		op->disk.img = op->disk.image = img;
+		op->close_order[op->nclose++] = img;
+		return 0;
+	}
+	format = strdup(vimg_image_format(img));
+	vimg_image_close(img, NULL);
+	if (!format)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	if (o->overlay) {
+		rc = open_overlay(o, format, op, err);
+	} else if (!(vimg_format_features(format) & VIMG_FEAT_WRITE)) {
+		rc = vimg_error_set(err, VIMG_EUNSUPPORTED,
+				    "%s: the %s driver cannot write: use --overlay", o->image,
+				    format);
+	} else {
+		rc = vimg_image_open(o->image, format, flags | VIMG_OPEN_RDWR, &img, err);
+		if (rc == 0) {
+			op->disk.img = op->disk.image = img;
+			op->close_order[op->nclose++] = img;
+		}
+	}
+	free(format);
+	return rc;
+}
+
+/* ---- mounting ----------------------------------------------------------- */
+
+static int add_opt(char **optstr, const char *opt)
+{
+	return fuse_opt_add_opt_escaped(optstr, opt);
+}
+
+static int build_args(struct fuse_args *args, const struct mount_opts *o, bool writable,
+		      const char *argv0)
+{
+	char *optstr = NULL, *fsname = NULL;
+	char max_read[32];
+	int rc = 0;
+
+	snprintf(max_read, sizeof(max_read), "max_read=%u", FS_MAX_IO);
+	if (asprintf(&fsname, "fsname=%s", o->image) < 0)
+		return -1;
+	rc |= fuse_opt_add_arg(args, argv0);
+	if (o->debug)
+		rc |= fuse_opt_add_arg(args, "-d");
+	rc |= add_opt(&optstr, fsname);
+	rc |= add_opt(&optstr, "subtype=vimg");
+	rc |= add_opt(&optstr, max_read);
+	if (!writable)
+		rc |= add_opt(&optstr, "ro");
+	if (o->allow_other) {
+		rc |= add_opt(&optstr, "allow_other");
+		rc |= add_opt(&optstr, "default_permissions");
+	}
+	rc |= fuse_opt_add_arg(args, "-o");
+	rc |= fuse_opt_add_arg(args, optstr);
+	free(optstr);
+	free(fsname);
+	return rc ? -1 : 0;
+}
+
+static void close_images(struct fs_state *st)
+{
+	/* The destroy callback did it when the session started; else do it here. */
+	if (st->nclose)
+		fs_ops.destroy(st);
+}
+
+static int run(const struct mount_opts *o, struct fs_state *st, const char *argv0, bool *mounted)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *f = NULL;
+	int rc = 1;
+
+	if (build_args(&args, o, st->writable, argv0) < 0) {
+		fprintf(stderr, "vimgmount: out of memory\n");
+		goto out;
+	}
+	f = fuse_new(&args, &fs_ops, sizeof(fs_ops), st);
+	if (!f)
+		goto out;
+	if (fuse_mount(f, o->mountpoint) != 0)
+		goto out;
+	*mounted = true;
+	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
+		goto unmount;
+	if (fuse_daemonize(o->foreground) != 0)
+		goto signals;
+	/* The loop returns the signal number after SIGTERM/SIGINT: a clean end too. */
+	rc = fuse_loop_mt(f, 0) < 0 ? 1 : 0;
+signals:
+	fuse_remove_signal_handlers(fuse_get_session(f));
+unmount:
+	fuse_unmount(f);
+out:
+	if (f)
+		fuse_destroy(f);
+	fuse_opt_free_args(&args);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct mount_opts o = { 0 };
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct opened op = { 0 };
+	struct fs_state st = { .uid = getuid(), .gid = getgid() };
+	const char *mode;
+	struct stat sb;
+	bool mounted = false;
+	char *mnt_real = NULL;
+	int rc;
+
+	parse_args(argc, argv, &o);
+	if (stat(o.mountpoint, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "vimgmount: %s: not a directory\n", o.mountpoint);
+		return 1;
+	}
+	if (stat(o.image, &sb) != 0) {
+		fprintf(stderr, "vimgmount: %s: %s\n", o.image, strerror(errno));
+		return 1;
+	}
+	st.atime = sb.st_atim;
+	st.mtime = sb.st_mtim;
+	st.ctime = sb.st_ctim;
+	if (open_disk(&o, &op, &err) < 0) {
+		fprintf(stderr, "vimgmount: %s\n", err.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < op.nclose; i++)
+		st.close_order[i] = op.close_order[i];
+	st.nclose = op.nclose;
+	st.writable = o.rw || o.overlay;
+	st.mountpoint = mnt_real = realpath(o.mountpoint, NULL);
+	mode = o.overlay ? "overlay" : o.rw ? "rw" : "ro";
+	if (tree_build(&st.tree, &op.disk, 1, mode, &err) < 0) {
+		fprintf(stderr, "vimgmount: %s\n", err.msg);
+		close_images(&st);
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < st.tree.nwarnings; i++)
+		fprintf(stderr, "vimgmount: warning: %s\n", st.tree.warnings[i]);
+
+	rc = run(&o, &st, argv[0], &mounted);
+	close_images(&st);
+	if (st.close_rc < 0) {
+		fprintf(stderr, "vimgmount: closing: %s\n", st.close_msg);
+		rc = 1;
+	}
+	tree_free(&st.tree);
+out:
+	/* A new overlay is useless when the mount failed at once: remove it. */
+	if (rc != 0 && op.overlay_created && !mounted)
+		unlink(o.overlay);
+	free(mnt_real);
+	free(o.image);
+	free(o.mountpoint);
+	free(o.overlay);
+	return rc;
+}
