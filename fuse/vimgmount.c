@@ -364,20 +364,21 @@ int main(int argc, char **argv)
 	int rc;
 
 	parse_args(argc, argv, &o);
+	rc = 1;
 	if (stat(o.mountpoint, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "vimgmount: %s: not a directory\n", o.mountpoint);
-		return 1;
+		goto out;
 	}
 	if (stat(o.image, &sb) != 0) {
 		fprintf(stderr, "vimgmount: %s: %s\n", o.image, strerror(errno));
-		return 1;
+		goto out;
 	}
 	st.atime = sb.st_atim;
 	st.mtime = sb.st_mtim;
 	st.ctime = sb.st_ctim;
 	if (open_disk(&o, &op, &err) < 0) {
 		fprintf(stderr, "vimgmount: %s\n", err.msg);
-		return 1;
+		goto out;
 	}
 	for (size_t i = 0; i < op.nclose; i++)
 		st.close_order[i] = op.close_order[i];
