@@ -52,6 +52,32 @@ run "$vimg" convert -O raw disk-compressed.qcow2 back.raw
 run "$vimg" compare disk.raw back.raw
 run cmp disk.raw back.raw
 
+echo
+echo "=== the same disk for VMware, Hyper-V, Azure and VirtualBox"
+run "$vimg" convert -O vmdk -o subformat=streamOptimized disk.qcow2 disk-esxi.vmdk
+run "$vimg" info disk-esxi.vmdk
+run "$vimg" convert -O vhdx disk-esxi.vmdk disk.vhdx
+run "$vimg" convert -O vhd -o subformat=fixed,force_size=on disk.vhdx disk-azure.vhd
+run "$vimg" convert -O vdi disk-azure.vhd disk.vdi
+for f in disk-esxi.vmdk disk.vhdx disk-azure.vhd disk.vdi; do
+	run "$vimg" compare disk.raw "$f"
+	run "$vimg" check "$f"
+done
+
+mount_tool="$top/build/fuse/vimgmount"
+if [ -x "$mount_tool" ] && [ -e /dev/fuse ] && command -v fusermount3 >/dev/null 2>&1; then
+	echo
+	echo "=== the VMware copy mounted read-only with vimgmount"
+	mkdir mnt
+	run "$mount_tool" disk-esxi.vmdk mnt
+	run ls -l mnt
+	run cmp disk.raw mnt/disk
+	run fusermount3 -u mnt
+else
+	echo
+	echo "=== (vimgmount skipped: no FUSE here)"
+fi
+
 if command -v qemu-img >/dev/null 2>&1; then
 	echo
 	echo "=== cross-check with qemu-img"
@@ -60,6 +86,10 @@ if command -v qemu-img >/dev/null 2>&1; then
 	run qemu-img compare disk.raw disk.qcow2
 	run qemu-img compare disk.raw disk-compressed.qcow2
 	run qemu-img compare disk.raw overlay.qcow2
+	run qemu-img compare disk.raw disk-esxi.vmdk
+	run qemu-img compare disk.raw disk.vhdx
+	run qemu-img compare -f raw -F vpc disk.raw disk-azure.vhd
+	run qemu-img compare disk.raw disk.vdi
 fi
 
 echo
