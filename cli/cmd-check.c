@@ -65,13 +65,16 @@ static const char *severity_name(enum vimg_check_severity s)
 		return "corruption";
 	case VIMG_CHECK_ERROR:
 		return "check-error";
+	case VIMG_CHECK_NOTE:
+		return "note";
 	}
 	return "unknown";
 }
 
 static void report_human(const struct vimg_check_finding *f)
 {
-	const char *what = f->fixed ? "Repairing" :
+	const char *what = f->severity == VIMG_CHECK_NOTE ? "Note:" :
+			   f->fixed ? "Repairing" :
 			   f->severity == VIMG_CHECK_LEAK ? "Leaked" : "ERROR";
 	printf("%s %s", what, f->structure ? f->structure : "");
 	if (f->index >= 0)

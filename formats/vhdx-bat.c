@@ -373,9 +373,9 @@ static void finding(struct vimg_check *rep, enum vimg_check_severity sev, const 
 		rep->leaks++;
 	else if (sev == VIMG_CHECK_CORRUPTION)
 		rep->corruptions++;
-	else
+	else if (sev == VIMG_CHECK_ERROR)
 		rep->check_errors++;
-	if (fixed)
+	if (fixed && sev == VIMG_CHECK_CORRUPTION)
 		rep->corruptions_fixed++;
 	if (rep->report)
 		rep->report(rep->opaque, &f);
@@ -416,7 +416,8 @@ int vhdx_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
 	if (rc)
 		return rc;
 	if (s->replayed) {
-		finding(rep, VIMG_CHECK_CORRUPTION, "log", -1, s->hdr.log_offset, s->writable,
+		/* MS-VHDX 2.3: a pending log is how a crash is survived, not damage. */
+		finding(rep, VIMG_CHECK_NOTE, "log", -1, s->hdr.log_offset, s->writable,
 			s->writable ? "pending log sequence replayed"
 				    : "pending log sequence (replayed in memory; open read-write "
 				      "to write it back)");

@@ -334,6 +334,8 @@ enum vimg_check_severity {
 	VIMG_CHECK_LEAK = 1,		/* allocated but unused: wastes space only */
 	VIMG_CHECK_CORRUPTION = 2,	/* metadata wrong: data at risk */
 	VIMG_CHECK_ERROR = 3,		/* the check itself could not read something */
+	VIMG_CHECK_NOTE = 4,		/* worth knowing, not a problem (a VHDX log pending
+					   after a crash); counts in no counter */
 };
 
 struct vimg_check_finding {
