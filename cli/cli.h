@@ -42,6 +42,7 @@ struct cmd {
 
 extern const struct cmd cmd_info, cmd_create, cmd_convert, cmd_compare, cmd_check,
 	cmd_map, cmd_snapshot, cmd_formats;
+extern const struct cmd cmd_boot;
 
 /* ---- opts.c ---------------------------------------------------------- */
 

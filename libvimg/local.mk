@@ -31,3 +31,4 @@ libvimg_libvimg_la_LDFLAGS = -version-info $(LIBVIMG_LT_VERSION) -no-undefined \
 	-Wl,--version-script=$(top_srcdir)/libvimg/libvimg.sym
 EXTRA_DIST += libvimg/libvimg.sym libvimg.pc.in
 
+include libvimg/boot/local.mk

@@ -412,6 +412,90 @@ int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_conv
 int vimg_compare(struct vimg_image *a, struct vimg_image *b, bool strict, uint64_t *diff_off,
 		 vimg_progress_fn *progress, void *progress_opaque, struct vimg_error *err);
 
+/* ---- boot check (mini KVM launcher) ------------------------------------ */
+
+/* Boot stages, in order; a run reports the highest one reached. */
+enum vimg_boot_stage {
+	VIMG_BOOT_NONE = 0,
+	VIMG_BOOT_FIRMWARE,	/* the firmware ran (POST done) */
+	VIMG_BOOT_LOADER,	/* a boot sector got control at 0000:7C00 */
+	VIMG_BOOT_KERNEL,	/* a Linux kernel got control (setup code or console) */
+	VIMG_BOOT_USERSPACE,	/* the kernel started init */
+};
+#define VIMG_BOOT_NSTAGES 5
+
+struct vimg_boot_opts {
+	uint64_t mem;		/* guest RAM in bytes; 0 = 512 MiB (at most 3 GiB) */
+	const char *engine;	/* "kvm", "qemu" or "auto" (NULL = auto: kvm when
+				   /dev/kvm opens, else qemu) */
+	double timeout_s;	/* wall-clock limit; 0 = 60 s */
+	const char *expect;	/* POSIX extended regex on the console, or NULL */
+	const char *until;	/* stop when this stage is reached: "firmware",
+				   "loader", "kernel", "userspace", or NULL */
+	const char *keys;	/* scripted int 16h keys ("\n" Enter, "\e" Esc,
+				   "\t", "\\"), or NULL */
+	bool timer_set;		/* timer says whether the firmware runs the IRQ 0
+				   tick; unset: on for hardware KVM, off for an
+				   emulated one */
+	bool timer;
+	const char *kernel;	/* direct Linux boot: bzImage, or NULL */
+	const char *initrd;	/* with kernel: initrd file, or NULL */
+	const char *append;	/* with kernel: command line, or NULL */
+	const char *overlay;	/* keep guest writes in this new qcow2 file (backed
+				   by the image) instead of memory, or NULL */
+	/* Console bytes as the guest produces them (UART, int 10h teletype);
+	   called from the caller's thread, may be NULL. */
+	void (*serial_out)(void *opaque, const char *buf, size_t n);
+	void *opaque;
+};
+
+struct vimg_boot_result {
+	bool passed;		/* the run met its goal (see vimg_boot_run) */
+	enum vimg_boot_stage stage;		/* highest stage reached */
+	int64_t stage_ms[VIMG_BOOT_NSTAGES];	/* ms from start to each stage, -1 = not */
+	int64_t total_ms;
+	char engine[8];		/* "kvm" or "qemu" */
+	bool kvm_hw;		/* KVM is hardware-backed (VT-x/AMD-V) */
+	char emulated[64];	/* "" or why KVM is not hardware-backed,
+				   e.g. "emulated (kvm_pvm)" */
+	char stage_source[96];	/* how stages were detected */
+	char exit_reason[160];	/* why the run ended, in words */
+	int exit_code;		/* debug-exit port byte, or -1 */
+	bool expect_matched;
+	unsigned resets;	/* guest resets seen */
+	uint16_t cs;		/* guest CS:IP when the run ended (kvm engine) */
+	uint32_t ip;
+	uint64_t exits;		/* KVM exits (kvm engine) */
+	uint64_t hypercalls;	/* firmware service calls (kvm engine) */
+	char screen[25][81];	/* VGA text screen at the end, NUL-terminated
+				   rows without trailing blanks (kvm engine) */
+};
+
+/* Name of a stage ("none", "firmware", "loader", "kernel", "userspace"). */
+const char *vimg_boot_stage_name(enum vimg_boot_stage stage);
+
+/*
+ * Boot img (opened read-only is enough) and watch it. The kvm engine runs the
+ * project's firmware under /dev/kvm with the disk served from img through a
+ * private overlay, so the image is never written; the qemu engine runs
+ * qemu-system-x86_64 on the image's file (formats qemu reads) with
+ * snapshot=on and detects stages from console patterns only.
+ *
+ * The run ends when --expect matches, the `until` stage is reached, the guest
+ * writes the debug-exit port (0x501), powers off, resets more than 3 times,
+ * has no bootable disk, or the timeout passes. r->passed: the expect pattern
+ * matched if one was given; else the until stage was reached if one was
+ * given; else the guest wrote 0 to the debug-exit port or reached the kernel
+ * stage. Returns 0 when the run happened (passed or not: see *r), or a
+ * negative code: VIMG_EUNSUPPORTED without /dev/kvm or qemu, VIMG_EIO for a
+ * KVM failure or internal error (the message names CS:IP and registers; *r
+ * is still filled in), VIMG_EINVAL for bad options. Not thread-safe against
+ * another vimg_boot_run in the same process (a timer signal, SIGUSR2, is
+ * borrowed while it runs).
+ */
+int vimg_boot_run(struct vimg_image *img, const struct vimg_boot_opts *o,
+		  struct vimg_boot_result *r, struct vimg_error *err);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

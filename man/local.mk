@@ -9,6 +9,7 @@ man_MANS += \
 	man/vimg-map.1 \
 	man/vimg-snapshot.1 \
 	man/vimgmount.1 \
+	man/vimg-boot.1 \
 	man/libvimg.3 \
 	man/vimg-driver.7 \
 	man/vimg-formats.7

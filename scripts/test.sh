@@ -63,6 +63,18 @@ run() {
 	count "$dir"
 }
 
+# The boot tests boot Debian's kernel: extract linux-image-amd64 once (never
+# installed) and share it between both runs; without it they skip.
+if [ -z "${VIMG_TEST_KERNEL:-}" ]; then
+	if sh "$top/tests/boot-get-kernel.sh" "$top/build-kernel" >/dev/null 2>&1; then
+		VIMG_TEST_KERNEL=$(ls "$top"/build-kernel/boot/vmlinuz-* | head -n 1)
+		export VIMG_TEST_KERNEL
+		echo "test: boot tests use $VIMG_TEST_KERNEL"
+	else
+		echo "test: no Debian kernel extracted; kernel boot tests will skip" >&2
+	fi
+fi
+
 run normal build
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -25,3 +25,4 @@ include tests/fuse.mk
 include tests/vhdx.mk
 include tests/vhd.mk
 include tests/vdi.mk
+include tests/boot.mk
