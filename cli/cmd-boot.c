@@ -30,7 +30,8 @@ static const char usage[] =
 	"  -f, --format=FMT     image format (default: probe)\n"
 	"  -m, --memory=MEM     guest RAM (default 512M, at most 3G)\n"
 	"  --engine=ENGINE      kvm (own firmware), qemu (qemu-system-x86_64),\n"
-	"                       auto (default: kvm when /dev/kvm opens)\n"
+	"                       auto (default: kvm on hardware KVM, else qemu\n"
+	"                       when installed, else the emulated KVM)\n"
 	"  --timeout=S          give up after S seconds (default 60)\n"
 	"  --expect=REGEX       pass when the console matches (POSIX extended)\n"
 	"  --until=STAGE        pass and stop when STAGE is reached\n"
@@ -89,10 +90,12 @@ static void report_human(const struct vimg_boot_result *r, bool screen, bool con
 	}
 	printf("total: %" PRId64 " ms\n", r->total_ms);
 	if (strcmp(r->engine, "qemu") == 0)
-		printf("engine: qemu (%s%s%s)\n", r->kvm_hw ? "accel kvm, KVM hardware" : "accel tcg",
-		       r->emulated[0] ? "; KVM " : "", r->emulated);
+		printf("engine: qemu (%s%s%s)%s\n", r->kvm_hw ? "accel kvm, KVM hardware" : "accel tcg",
+		       r->emulated[0] ? "; KVM " : "", r->emulated,
+		       r->engine_auto ? ", chosen by --engine=auto" : "");
 	else
-		printf("engine: kvm (KVM %s)\n", r->kvm_hw ? "hardware" : r->emulated);
+		printf("engine: kvm (KVM %s)%s\n", r->kvm_hw ? "hardware" : r->emulated,
+		       r->engine_auto ? ", chosen by --engine=auto" : "");
 	printf("stages from: %s\n", r->stage_source);
 	printf("ended: %s\n", r->exit_reason);
 	if (r->exit_code >= 0)
@@ -128,6 +131,7 @@ static void report_json(const struct vimg_boot_result *r, bool screen, const cha
 	json_end(&j);
 	json_i64(&j, "total-ms", r->total_ms);
 	json_str(&j, "engine", r->engine);
+	json_bool(&j, "engine-auto", r->engine_auto);
 	json_bool(&j, "kvm-hardware", r->kvm_hw);
 	json_str(&j, "emulated", r->emulated[0] ? r->emulated : NULL);
 	json_str(&j, "stage-source", r->stage_source);

@@ -455,6 +455,8 @@ struct vimg_boot_result {
 	int64_t stage_ms[VIMG_BOOT_NSTAGES];	/* ms from start to each stage, -1 = not */
 	int64_t total_ms;
 	char engine[8];		/* "kvm" or "qemu" */
+	bool engine_auto;	/* chosen by --engine=auto: hardware KVM, else qemu when
+				   installed, else the emulated KVM */
 	bool kvm_hw;		/* KVM is hardware-backed (VT-x/AMD-V) */
 	char emulated[64];	/* "" or why KVM is not hardware-backed,
 				   e.g. "emulated (kvm_pvm)" */

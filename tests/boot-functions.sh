@@ -86,11 +86,16 @@ format_copies() {
 
 # boot_unchanged FILE WANT_STATUS ARGS...: run `vimg boot ARGS... FILE`, fail
 # unless it exits WANT_STATUS and FILE (and its extents) keep their SHA-256.
-# Output in $TMPD/out and $TMPD/err.
+# The engine is kvm unless ARGS name one (auto would pick qemu on an
+# emulated KVM). Output in $TMPD/out and $TMPD/err.
 boot_unchanged() {
 	_img=$1
 	_want=$2
 	shift 2
+	case " $* " in
+	*" --engine"*) ;;
+	*) set -- --engine=kvm "$@" ;;
+	esac
 	_sum_before=$(cat "${_img%.*}"* 2>/dev/null | sha256sum)
 	expect_status "$_want" "$VIMG" boot "$@" "$_img"
 	_sum_after=$(cat "${_img%.*}"* 2>/dev/null | sha256sum)

@@ -28,10 +28,10 @@ grep -q "^TINY initrd=00000000 size=00000000" out || fail "no initrd"
 grep -q "^TINY E820 0000000000100000 0000000003f00000 1" out || fail "E820 64M"
 
 # Errors: not a kernel, an initrd that does not fit.
-expect_status 2 "$VIMG" boot --kernel initrd.img disk.img
+expect_status 2 "$VIMG" boot --engine=kvm --kernel initrd.img disk.img
 grep -q "not a Linux kernel" err || fail "bad kernel: $(cat err)"
 truncate -s 100M big.img
-expect_status 2 "$VIMG" boot -m 64M --kernel tiny.bin --initrd big.img disk.img
+expect_status 2 "$VIMG" boot --engine=kvm -m 64M --kernel tiny.bin --initrd big.img disk.img
 grep -q "does not fit" err || fail "big initrd: $(cat err)"
 
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then

@@ -284,6 +284,8 @@ void boot_finish_result(struct vimg_boot_result *r, const struct watch *w, const
 
 int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg_boot_result *r,
 	     bool kvm_hw, struct vimg_error *err);
+/* Whether qemu-system-x86_64 is on PATH (for --engine=auto). */
+bool qemu_installed(void);
 
 /* ---- emulation detection (vmm.c) --------------------------------------- */
 /* Fill why (may be "") and return true if /dev/kvm is hardware-backed. */

@@ -23,6 +23,8 @@
 
 #define QEMU "qemu-system-x86_64"
 
+static bool in_path(const char *name);
+
 static const char *qemu_format(const char *fmt)
 {
 	static const char *const map[][2] = {
@@ -33,6 +35,11 @@ static const char *qemu_format(const char *fmt)
 		if (strcmp(fmt, map[i][0]) == 0)
 			return map[i][1];
 	return NULL;
+}
+
+bool qemu_installed(void)
+{
+	return in_path(QEMU);
 }
 
 static bool in_path(const char *name)

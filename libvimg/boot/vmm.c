@@ -369,8 +369,13 @@ int vimg_boot_run(struct vimg_image *img, const struct vimg_boot_opts *o,
 	const char *engine = o->engine ? o->engine : "auto";
 	char why[64];
 	bool hw = kvm_is_hw(why, sizeof(why));
-	if (strcmp(engine, "auto") == 0)
-		engine = access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu";
+	if (strcmp(engine, "auto") == 0) {
+		/* Hardware KVM first; on an emulated one qemu is faster when installed. */
+		bool kvm_ok = access("/dev/kvm", R_OK | W_OK) == 0;
+
+		engine = kvm_ok && hw ? "kvm" : qemu_installed() ? "qemu" : kvm_ok ? "kvm" : "qemu";
+		r->engine_auto = true;
+	}
 	if (strcmp(engine, "qemu") == 0) {
 		bool kvm_ok = access("/dev/kvm", R_OK | W_OK) == 0;
 		snprintf(r->engine, sizeof(r->engine), "qemu");
