@@ -106,3 +106,21 @@ boot_unchanged() {
 if [ -n "${VIMG_BUILDDIR:-}" ] && [ ! -f "$VIMG_BUILDDIR/libvimg/boot/fw.bin" ]; then
 	skip "vimg boot was built without the launcher (--disable-boot or no x86-64 Linux)"
 fi
+
+# boot_bg NAME IMG ARGS...: vimg boot in the background (KVM's emulator is
+# slow, so runs share the CPUs); results in NAME.out/.err/.rc, IMG's
+# checksum in NAME.sum. Wait for them, then check_bg each.
+boot_bg() {
+	_n=$1
+	_i=$2
+	shift 2
+	sha256sum "$_i" >"$_n.sum"
+	("$VIMG" boot "$@" "$_i" >"$_n.out" 2>"$_n.err"; echo $? >"$_n.rc") &
+}
+
+# check_bg NAME WANT_STATUS: the background run exited WANT_STATUS and left
+# its image unchanged.
+check_bg() {
+	[ "$(cat "$1.rc")" = "$2" ] || { cat "$1.out" "$1.err"; fail "$1: exit $(cat "$1.rc"), want $2"; }
+	sha256sum -c --quiet "$1.sum" || fail "$1: image modified"
+}
