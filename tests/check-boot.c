@@ -297,6 +297,75 @@ START_TEST(overlay_keeps_image)
 }
 END_TEST
 
+/* The zero page as GRUB leaves it for a relocatable x86-64 bzImage. */
+static void grub_boot_params(uint8_t *bp)
+{
+	memset(bp, 0, 4096);
+	st_le32(bp + 0x1F4, 0x7A000);		/* syssize: 7.6 MiB */
+	memcpy(bp + 0x202, "HdrS", 4);
+	st_le16(bp + 0x206, 0x020F);
+	bp[0x210] = 0x72;			/* type_of_loader: GRUB */
+	bp[0x211] = 0x01;			/* LOADED_HIGH */
+	st_le32(bp + 0x214, 0x1000000);		/* code32_start */
+	st_le32(bp + 0x230, 0x200000);		/* kernel_alignment */
+	st_le64(bp + 0x258, 0x1000000);		/* pref_address */
+	st_le32(bp + 0x260, 0x3F8D000);		/* init_size */
+}
+
+START_TEST(kernel_range_from_boot_params)
+{
+	uint8_t bp[4096];
+	uint64_t start, end, ram = 512ull << 20;
+	grub_boot_params(bp);
+	ck_assert(boot_params_kernel_range(bp, ram, &start, &end));
+	ck_assert_uint_eq(start, 0x1000000);
+	ck_assert_uint_eq(end, 0x1000000 + 0x3F8D000);
+	/* Loaded low (SYSLINUX at 1 MiB): head_64.S moves up to pref_address. */
+	st_le32(bp + 0x214, 0x100000);
+	ck_assert(boot_params_kernel_range(bp, ram, &start, &end));
+	ck_assert_uint_eq(start, 0x100000);
+	ck_assert_uint_eq(end, 0x1000000 + 0x3F8D000);
+	/* Off an alignment boundary above pref_address: rounded up. */
+	st_le32(bp + 0x214, 0x2100000);
+	ck_assert(boot_params_kernel_range(bp, ram, &start, &end));
+	ck_assert_uint_eq(end, 0x2200000 + 0x3F8D000);
+	/* Clipped to RAM. */
+	ck_assert(boot_params_kernel_range(bp, 64ull << 20, &start, &end));
+	ck_assert_uint_eq(end, 64ull << 20);
+	/* Old protocol: no init_size, the protected-mode part only. */
+	grub_boot_params(bp);
+	st_le16(bp + 0x206, 0x0204);
+	ck_assert(boot_params_kernel_range(bp, ram, &start, &end));
+	ck_assert_uint_eq(end, 0x1000000 + 0x7A0000);
+	/* Not a loader's zero page: the bzImage file itself, or garbage. */
+	grub_boot_params(bp);
+	bp[0x210] = 0;
+	ck_assert(!boot_params_kernel_range(bp, ram, &start, &end));
+	grub_boot_params(bp);
+	bp[0x211] = 0;
+	ck_assert(!boot_params_kernel_range(bp, ram, &start, &end));
+	grub_boot_params(bp);
+	st_le16(bp + 0x206, 0x0201);
+	ck_assert(!boot_params_kernel_range(bp, ram, &start, &end));
+	grub_boot_params(bp);
+	st_le32(bp + 0x214, 0x9000);
+	ck_assert(!boot_params_kernel_range(bp, ram, &start, &end));
+	st_le32(bp + 0x214, 0xFFFFF000);
+	ck_assert(!boot_params_kernel_range(bp, ram, &start, &end));
+	grub_boot_params(bp);
+	bp[0x203] = 'x';
+	ck_assert(!boot_params_kernel_range(bp, ram, &start, &end));
+	/* Hostile alignment and sizes never wrap. */
+	grub_boot_params(bp);
+	st_le32(bp + 0x230, 0x80000000);
+	st_le32(bp + 0x260, 0xFFFFFFFF);
+	st_le64(bp + 0x258, 0xFFFFFFFFFFFFF000ull);
+	ck_assert(boot_params_kernel_range(bp, ram, &start, &end));
+	ck_assert_uint_eq(start, 0x1000000);
+	ck_assert_uint_eq(end, ram);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -305,6 +374,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, serial_registers);
 	tcase_add_test(tc, int13_bounds);
 	tcase_add_test(tc, overlay_keeps_image);
+	tcase_add_test(tc, kernel_range_from_boot_params);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -233,6 +233,7 @@ struct vm {
 	uint64_t exits, io_exits, mmio_exits, hypercalls;
 	int irq_level[16];
 	int64_t tick_base_ns;
+	int64_t kernel_scan_ns;	/* last scan for a loaded kernel (kernel-entry.c) */
 	struct vimg_error *err;
 };
 
@@ -250,6 +251,21 @@ int vcpu_reset(struct vm *vm, struct vimg_error *err);
 /* The run loop: one switch on exit_reason. Returns 0 when the run ended. */
 int vcpu_loop(struct vm *vm, struct vimg_error *err);
 void vcpu_where(struct vm *vm, uint16_t *cs, uint32_t *ip);
+
+/* ---- kernel-entry.c ---------------------------------------------------- */
+
+/*
+ * True when the vCPU runs a Linux kernel that the boot loader loaded (its
+ * 32-bit entry, or RIP inside the kernel a boot_params in RAM describes).
+ */
+bool kernel_entry_seen(struct vm *vm);
+/*
+ * The [start, end) a boot loader gave the kernel, from a 4 KiB boot_params
+ * page: false unless it has the "HdrS" header, protocol 2.02 or later, a
+ * type_of_loader, LOADED_HIGH and code32_start at 1 MiB or more in RAM.
+ */
+bool boot_params_kernel_range(const uint8_t *bp, uint64_t ram_size, uint64_t *start,
+			      uint64_t *end);
 
 /* ---- bios.c, biosdisk.c: the firmware's services ------------------------ */
 

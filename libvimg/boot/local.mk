@@ -21,6 +21,7 @@ if HAVE_BOOT
 libvimg_libvimg_internal_la_SOURCES += \
 	libvimg/boot/vmm.c \
 	libvimg/boot/vcpu.c \
+	libvimg/boot/kernel-entry.c \
 	libvimg/boot/iotrap.c \
 	libvimg/boot/serial8250.c \
 	libvimg/boot/rtc.c \

@@ -9,9 +9,8 @@
  *   SYSTEM_EVENT    → power off / reset / crash;
  *   FAIL_ENTRY, INTERNAL_ERROR → a vimg_error naming CS:IP and registers.
  * Between exits it checks the watcher (pattern, stage, timeout) and resets.
- * While the loader stage runs, every exit also looks for a Linux kernel
- * entered through the 32-bit boot protocol (GRUB 2 never runs the real-mode
- * setup code the firmware would see): see linux32_entered().
+ * While the loader stage runs, every exit and every tick of the ticker also
+ * looks for a Linux kernel the loader started (kernel-entry.c).
  */
 #include "config.h"
 
@@ -24,7 +23,6 @@
 #include <sys/mman.h>
 
 #include "boot.h"
-#include "endian.h"
 #include "fw-offsets.h"
 
 #define MAX_RESETS 3
@@ -182,42 +180,6 @@ static int handle_io(struct vm *vm, struct vimg_error *err)
 	return 0;
 }
 
-/*
- * The 32-bit boot protocol (Documentation/arch/x86/boot.rst): the loader
- * jumps to code32_start in flat 32-bit protected mode with ESI = struct
- * boot_params. At an exit in the loader stage, the kernel runs if the guest
- * is in flat 32-bit protected mode, ESI points at a boot_params in RAM whose
- * setup header has "HdrS" (0x202; GRUB leaves the boot flag at 0x1FE zero)
- * and EIP lies in the first 4 KiB after its code32_start (0x214), or just
- * past it for a HLT exit. GRUB's own code above
- * 1 MiB (heap, modules) does not pass: ESI does not point at a boot_params
- * whose code32_start is near EIP. The kernel's first exits (an I/O port, a
- * HLT, the timer signal) come a few instructions after its entry.
- */
-#define CODE32_WINDOW 0x1000
-
-static bool linux32_entered(struct vm *vm)
-{
-	struct kvm_sregs s;
-	struct kvm_regs r;
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0 || !(s.cr0 & 1) || (s.efer & (1u << 10)))
-		return false;
-	if (!s.cs.db || s.cs.base != 0 || s.ds.base != 0)
-		return false;
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0)
-		return false;
-	uint32_t eip = (uint32_t)r.rip, esi = (uint32_t)r.rsi;
-	const uint8_t *bp = vm_gpa(vm, esi, 0x1000);
-	if (!bp || memcmp(bp + 0x202, "HdrS", 4) != 0)
-		return false;
-	uint32_t code32 = ld_le32(bp + 0x214);
-	if (code32 < 0x100000 || eip < code32 || eip - code32 >= CODE32_WINDOW)
-		return false;
-	vimg_log(2, "boot: Linux 32-bit entry: EIP %08x, code32_start %08x, boot_params at %08x",
-		 eip, code32, esi);
-	return true;
-}
-
 int vcpu_loop(struct vm *vm, struct vimg_error *err)
 {
 	struct kvm_run *run = vm->run;
@@ -243,6 +205,8 @@ int vcpu_loop(struct vm *vm, struct vimg_error *err)
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0;
 				bios_tick(vm);
+				if (vm->watch.stage == VIMG_BOOT_LOADER && kernel_entry_seen(vm))
+					watch_stage(&vm->watch, VIMG_BOOT_KERNEL);
 				continue;
 			}
 			return vimg_error_set_errno(err, errno, "boot: KVM_RUN");
@@ -302,7 +266,7 @@ int vcpu_loop(struct vm *vm, struct vimg_error *err)
 		}
 		if (rc < 0)
 			return rc;
-		if (vm->watch.stage == VIMG_BOOT_LOADER && linux32_entered(vm))
+		if (vm->watch.stage == VIMG_BOOT_LOADER && kernel_entry_seen(vm))
 			watch_stage(&vm->watch, VIMG_BOOT_KERNEL);
 	}
 }

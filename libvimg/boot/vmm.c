@@ -394,7 +394,7 @@ int vimg_boot_run(struct vimg_image *img, const struct vimg_boot_opts *o,
 	r->kvm_hw = hw;
 	snprintf(r->emulated, sizeof(r->emulated), "%s", why);
 	snprintf(r->stage_source, sizeof(r->stage_source),
-		 "firmware calls (POST, boot sector jump, Linux setup), Linux 32-bit entry, console patterns");
+		 "firmware calls, vCPU inside the loaded kernel, console patterns");
 	if (access("/dev/kvm", F_OK) != 0)
 		return vimg_error_set_errno(err, errno, "/dev/kvm");
 
