@@ -162,6 +162,27 @@ int image_open_sibling(struct vimg_image *img, const char *name, bool writable,
  * backing (not owned), with fresh zeroed priv. Used inside snapshot_open only.
  */
 int image_view_new(struct vimg_image *img, struct vimg_image **view, struct vimg_error *err);
+/*
+ * A writable top layer of driver drv, with no file, over base (borrowed:
+ * never closed; the core reads it where the layer answers UNALLOCATED).
+ * For unregistered drivers such as the in-memory overlay.
+ */
+int image_layer_new(const struct vimg_driver *drv, struct vimg_image *base,
+		    struct vimg_image **out, struct vimg_error *err);
+
+/* ---- the in-memory overlay (overlay-mem.c) ------------------------------ */
+
+/* Not in the registry: never probed, made only by overlay_mem_open. */
+extern const struct vimg_driver vimg_drv_mem;
+/*
+ * A writable layer over base that keeps every write in memory (at most
+ * max_bytes, then VIMG_ENOSPC) and never writes base. Close it with
+ * vimg_image_close before base.
+ */
+int overlay_mem_open(struct vimg_image *base, uint64_t max_bytes, struct vimg_image **out,
+		     struct vimg_error *err);
+/* Bytes of writes it holds (whole chunks); 0 for any other image. */
+uint64_t overlay_mem_bytes(struct vimg_image *img);
 
 /*
  * Read what lies below this layer at [off, off+len): the backing chain, or

@@ -159,7 +159,7 @@ int vimg_image_close(struct vimg_image *img, struct vimg_error *err)
 	if (img->writable)
 		rc = vimg_image_flush(img, err);
 	img->drv->close(img);
-	if (!img->is_view) {
+	if (!img->borrowed) {
 		vimg_image_close(img->backing, NULL);
 		file_close(img->file);
 	}
@@ -176,11 +176,33 @@ int image_view_new(struct vimg_image *img, struct vimg_image **view, struct vimg
 		return rc;
 	v->file = img->file;
 	v->open_flags = img->open_flags & ~VIMG_OPEN_RDWR;
-	v->is_view = true;
+	v->borrowed = true;
 	v->size = img->size;
 	v->cluster_size = img->cluster_size;
 	v->backing = img->backing;
 	*view = v;
+	return 0;
+}
+
+int image_layer_new(const struct vimg_driver *drv, struct vimg_image *base,
+		    struct vimg_image **out, struct vimg_error *err)
+{
+	struct vimg_image *img;
+	int rc;
+
+	*out = NULL;
+	if (!image_valid(base))
+		return vimg_error_set(err, VIMG_EINVAL, "%s: invalid base image", drv->name);
+	rc = image_alloc(drv, base->path, &img, err);
+	if (rc)
+		return rc;
+	img->open_flags = VIMG_OPEN_RDWR;
+	img->writable = true;
+	img->borrowed = true;
+	img->size = base->size;
+	img->cluster_size = base->cluster_size;
+	img->backing = base;
+	*out = img;
 	return 0;
 }
 
@@ -252,7 +274,8 @@ int64_t vimg_image_disk_size(struct vimg_image *img, struct vimg_error *err)
 
 	if (!image_valid(img))
 		return vimg_error_set(err, VIMG_EINVAL, "vimg_image_disk_size: invalid handle");
-	total = file_allocated(img->file, err);
+	/* A file-less layer (in-memory overlay) takes no disk space. */
+	total = img->file ? file_allocated(img->file, err) : 0;
 	if (total < 0)
 		return total;
 	if (img->drv->files) {

@@ -28,13 +28,13 @@ struct vimg_image {
 	unsigned open_flags;
 	bool writable;
 	bool probed_raw;		/* raw chosen by probing, not named */
-	bool is_view;			/* snapshot view: shares file and backing */
+	bool borrowed;			/* snapshot view or overlay: file, backing not owned */
 	uint64_t size;
 	uint32_t cluster_size;
 	char *backing_name;
 	char *backing_fmt;
 	char *backing_path;
-	struct vimg_image *backing;	/* owned unless is_view */
+	struct vimg_image *backing;	/* owned unless borrowed */
 	pthread_rwlock_t lock;
 };
 

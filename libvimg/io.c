@@ -270,7 +270,7 @@ int vimg_image_flush(struct vimg_image *img, struct vimg_error *err)
 	image_lock(img, true);
 	if (img->drv->flush)
 		rc = img->drv->flush(img, err);
-	if (!rc)
+	if (!rc && img->file)
 		rc = file_fsync(img->file, err);
 	image_unlock(img);
 	return rc;

@@ -14,6 +14,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/opts.c \
 	libvimg/registry.c \
 	libvimg/image.c \
+	libvimg/overlay-mem.c \
 	libvimg/io.c \
 	libvimg/chain.c \
 	libvimg/copy.c \

@@ -171,7 +171,7 @@ static struct vm *disk_vm(struct vimg_image **img)
 
 static void free_vm(struct vm *vm, struct vimg_image *img)
 {
-	overlay_close(vm->disk);
+	vimg_image_close(vm->disk, NULL);
 	free(vm->ram);
 	free(vm);
 	vimg_image_close(img, NULL);
@@ -283,7 +283,7 @@ START_TEST(overlay_keeps_image)
 	bios_int13(vm, &f);
 	ck_assert_int_eq(f.flags & 1, 0);
 	uint8_t buf[4 * 512];
-	ck_assert_vimg_ok(overlay_read(vm->disk, buf, 126 * 512, sizeof(buf), &err), &err);
+	ck_assert_vimg_ok(vimg_image_read(vm->disk, buf, 126 * 512, sizeof(buf), &err), &err);
 	ck_assert_int_eq(buf[0], 126);
 	ck_assert_int_eq(buf[512], 0xEE);
 	ck_assert_int_eq(buf[3 * 512 - 1], 0xEE);
@@ -291,8 +291,8 @@ START_TEST(overlay_keeps_image)
 	ck_assert_uint_eq(overlay_mem_bytes(vm->disk), 2 * 65536);
 	ck_assert_vimg_ok(vimg_image_read(img, buf, 127 * 512, 512, &err), &err);
 	ck_assert_int_eq(buf[0], 127);
-	ck_assert_vimg_fails(overlay_write(vm->disk, buf, (1 << 20) - 256, 512, &err), &err,
-			     VIMG_ERANGE, "past the end");
+	ck_assert_vimg_fails(vimg_image_write(vm->disk, buf, (1 << 20) - 256, 512, &err), &err,
+			     VIMG_ERANGE, "beyond the disk size");
 	free_vm(vm, img);
 }
 END_TEST

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The core I/O path on raw images: bounds, read-only refusal, holes as ZERO
- * runs, zeroing, the probed-raw header guard, and concurrent readers.
+ * runs, zeroing, the probed-raw header guard, concurrent readers, and the
+ * in-memory overlay as a top layer.
  */
 #include "config.h"
 
@@ -190,6 +191,60 @@ START_TEST(disk_size_and_files)
 }
 END_TEST
 
+/*
+ * The in-memory overlay (overlay-mem.c) is a top layer like any other: writes
+ * stay in it, the chain reads through it, the image below keeps every byte,
+ * and it refuses to hold more than its limit.
+ */
+START_TEST(mem_overlay_layer)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *base, *ov;
+	uint8_t *want = malloc(8 * MiB), *got = malloc(8 * MiB), w[3000];
+	struct vimg_run run;
+	unsigned depth;
+
+	ck_assert_vimg_ok(vimg_image_open(make_sparse("m.raw"), NULL, 0, &base, &err), &err);
+	ck_assert_vimg_ok(vimg_image_read(base, want, 0, 8 * MiB, &err), &err);
+	ck_assert_vimg_ok(overlay_mem_open(base, 3 * 65536, &ov, &err), &err);
+	ck_assert(vimg_image_is_writable(ov));
+	ck_assert_uint_eq(vimg_image_virtual_size(ov), 8 * MiB);
+	ck_assert_str_eq(vimg_image_format(ov), "mem");
+	/* Crosses a chunk boundary inside the data, then lands in a hole. */
+	memset(w, 0xA5, sizeof(w));
+	ck_assert_vimg_ok(vimg_image_write(ov, w, MiB + 65536 - 1000, sizeof(w), &err), &err);
+	memcpy(want + MiB + 65536 - 1000, w, sizeof(w));
+	ck_assert_vimg_ok(vimg_image_write(ov, w, 8 * MiB - 100, 100, &err), &err);
+	memcpy(want + 8 * MiB - 100, w, 100);
+	ck_assert_uint_eq(overlay_mem_bytes(ov), 3 * 65536);
+	ck_assert_vimg_ok(vimg_image_read(ov, got, 0, 8 * MiB, &err), &err);
+	ck_assert(memcmp(got, want, 8 * MiB) == 0);
+	/* Chunks written are the overlay's DATA; the rest comes from below. */
+	ck_assert_vimg_ok(vimg_image_block_status_above(ov, NULL, MiB + 65536, 65536, &run,
+							 &depth, &err), &err);
+	ck_assert_int_eq(run.kind, VIMG_RUN_DATA);
+	ck_assert_uint_eq(depth, 0);
+	ck_assert_vimg_ok(vimg_image_block_status(ov, MiB + 3 * 65536, 4 * MiB, &run, &err),
+			  &err);
+	ck_assert_int_eq(run.kind, VIMG_RUN_UNALLOCATED);
+	ck_assert_uint_eq(run.length, 4 * MiB);
+	/* Full: the write fails and leaves what was there. */
+	ck_assert_vimg_fails(vimg_image_write(ov, w, 0, 1, &err), &err, VIMG_ENOSPC, "mem overlay");
+	vimg_error_clear(&err);
+	ck_assert_vimg_ok(vimg_image_read(ov, got, 0, 8 * MiB, &err), &err);
+	ck_assert(memcmp(got, want, 8 * MiB) == 0);
+	ck_assert_vimg_ok(vimg_image_close(ov, &err), &err);
+	/* The image below is unchanged and still open. */
+	ck_assert_vimg_ok(vimg_image_read(base, got, 0, 8 * MiB, &err), &err);
+	test_pattern(want, MiB, MiB, 7);
+	ck_assert(memcmp(got + MiB, want, MiB) == 0);
+	ck_assert_uint_eq(got[8 * MiB - 1], 0);
+	vimg_image_close(base, NULL);
+	free(want);
+	free(got);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -201,6 +256,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, probed_raw_header_guard);
 	tcase_add_test(tc, concurrent_reads);
 	tcase_add_test(tc, disk_size_and_files);
+	tcase_add_test(tc, mem_overlay_layer);
 	suite_add_tcase(s, tc);
 	return s;
 }

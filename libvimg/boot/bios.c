@@ -568,7 +568,7 @@ static void int19(struct vm *vm, struct hc_frame *f)
 	}
 	uint8_t *mbr = vm_gpa(vm, BOOT_ADDR, 512);
 	struct vimg_error e = VIMG_ERROR_INIT;
-	if (!mbr || overlay_size(vm->disk) < 512 || overlay_read(vm->disk, mbr, 0, 512, &e) < 0) {
+	if (!mbr || vimg_image_virtual_size(vm->disk) < 512 || vimg_image_read(vm->disk, mbr, 0, 512, &e) < 0) {
 		vm_stop(vm, "no bootable disk: cannot read the boot sector%s%s", e.msg[0] ? ": " : "",
 			e.msg);
 		f->eax = 1;

@@ -34,7 +34,7 @@ struct geom {
 static struct geom geometry(const struct vm *vm)
 {
 	struct geom g;
-	g.sectors = overlay_size(vm->disk) / 512;
+	g.sectors = vimg_image_virtual_size(vm->disk) / 512;
 	g.spt = 63;
 	g.heads = g.sectors <= 1024ull * 16 * 63 ? 16 : 255;
 	uint64_t c = g.sectors / (g.heads * g.spt);
@@ -62,7 +62,7 @@ static uint8_t *disk_buffer(struct vm *vm, uint64_t gpa, uint64_t len, bool to_g
 /* Move count sectors at lba between the disk and guest memory; returns an AH code. */
 static uint8_t transfer(struct vm *vm, uint64_t lba, uint64_t count, uint64_t gpa, int op)
 {
-	uint64_t sectors = overlay_size(vm->disk) / 512;
+	uint64_t sectors = vimg_image_virtual_size(vm->disk) / 512;
 	if (count == 0)
 		return DISK_OK;
 	if (lba >= sectors || count > sectors - lba)
@@ -74,8 +74,8 @@ static uint8_t transfer(struct vm *vm, uint64_t lba, uint64_t count, uint64_t gp
 	if (!p)
 		return DISK_EPARAM;
 	struct vimg_error e = VIMG_ERROR_INIT;
-	int rc = to_guest ? overlay_read(vm->disk, p, lba * 512, (size_t)(count * 512), &e)
-			  : overlay_write(vm->disk, p, lba * 512, (size_t)(count * 512), &e);
+	int rc = to_guest ? vimg_image_read(vm->disk, p, lba * 512, (size_t)(count * 512), &e)
+			  : vimg_image_write(vm->disk, p, lba * 512, (size_t)(count * 512), &e);
 	if (rc < 0) {
 		vimg_log(1, "boot: int 13h: %s", e.msg);
 		return DISK_EIO;

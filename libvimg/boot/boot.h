@@ -27,21 +27,12 @@ struct vm;
 /* ---- overlay.c: the disk as the guest sees it --------------------------- */
 
 /*
- * Reads come from the overlay where the guest wrote, else from the image;
- * writes go to the overlay only. In memory (64 KiB copy-on-write chunks in a
- * hash table) or, with a path, a new qcow2 file backed by the image.
+ * The image under a layer that takes every guest write: in memory, or with a
+ * path a new qcow2 file backed by the image. Read and write it with
+ * vimg_image_read/write; vimg_image_close it before the image.
  */
-struct overlay;
-
-int overlay_open(struct vimg_image *img, const char *path, struct overlay **out,
+int overlay_open(struct vimg_image *img, const char *path, struct vimg_image **out,
 		 struct vimg_error *err);
-void overlay_close(struct overlay *ov);
-uint64_t overlay_size(const struct overlay *ov);
-int overlay_read(struct overlay *ov, void *buf, uint64_t off, size_t len, struct vimg_error *err);
-int overlay_write(struct overlay *ov, const void *buf, uint64_t off, size_t len,
-		  struct vimg_error *err);
-/* Bytes of guest writes held (in-memory chunks), for tests. */
-uint64_t overlay_mem_bytes(const struct overlay *ov);
 
 /* ---- iotrap.c: one sorted table for ports and MMIO ---------------------- */
 
@@ -215,7 +206,7 @@ struct vm {
 	struct virtio_blk vblk;
 
 	struct vimg_image *img;
-	struct overlay *disk;
+	struct vimg_image *disk;	/* the image under its overlay */
 	struct watch watch;
 	struct linux_boot lx;
 	const struct vimg_boot_opts *opts;

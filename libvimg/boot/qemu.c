@@ -85,13 +85,13 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 	const char *file = vimg_image_filename(img);
 	if (o->overlay) {
 		/* Guest writes go to a new qcow2 file backed by the image. */
-		struct overlay *ov;
+		struct vimg_image *ov;
 		rc = overlay_open(img, o->overlay, &ov, err);
 		if (rc < 0) {
 			watch_free(&w);
 			return rc;
 		}
-		overlay_close(ov);
+		vimg_image_close(ov, NULL);
 		rc = snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=virtio", o->overlay);
 	} else {
 		rc = snprintf(drive, sizeof(drive), "file=%s,format=%s,if=virtio,snapshot=on", file, fmt);

@@ -115,13 +115,13 @@ static int64_t serve(struct vm *vm, struct virtio_blk *v, const uint8_t *dtab, u
 				break;
 			}
 			uint8_t *p = vm_gpa(vm, d[k].addr, d[k].len);
-			uint64_t size = overlay_size(vm->disk);
+			uint64_t size = vimg_image_virtual_size(vm->disk);
 			if (!p || off > size || d[k].len > size - off) {
 				st = S_IOERR;
 				break;
 			}
-			int rc = to_guest ? overlay_read(vm->disk, p, off, d[k].len, &e)
-					  : overlay_write(vm->disk, p, off, d[k].len, &e);
+			int rc = to_guest ? vimg_image_read(vm->disk, p, off, d[k].len, &e)
+					  : vimg_image_write(vm->disk, p, off, d[k].len, &e);
 			if (rc < 0) {
 				vimg_log(1, "boot: virtio-blk: %s", e.msg);
 				vimg_error_clear(&e);
@@ -203,7 +203,7 @@ static void regs(struct vm *vm, struct virtio_blk *v, uint8_t r[VR_SIZE])
 	st_le16(r + VR_QUEUE_SEL, v->qsel);
 	r[VR_STATUS] = v->status;
 	r[VR_ISR] = v->isr;
-	uint64_t sectors = overlay_size(vm->disk) / 512;
+	uint64_t sectors = vimg_image_virtual_size(vm->disk) / 512;
 	st_le64(r + VR_CONFIG, sectors);		/* capacity */
 	st_le32(r + VR_CONFIG + 12, VIRTIO_QSIZE - 2);	/* seg_max */
 }

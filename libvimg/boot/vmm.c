@@ -193,7 +193,7 @@ static int disk_init(struct vm *vm, struct vimg_error *err)
 
 static void disk_exit(struct vm *vm)
 {
-	overlay_close(vm->disk);
+	vimg_image_close(vm->disk, NULL);
 	vm->disk = NULL;
 }
 
