@@ -4,11 +4,16 @@
  * the refcount table and blocks, entries of 1..64 bits, cluster and byte
  * allocation, and growth of the refcount table.
  *
- * Allocation is append-only: new clusters are taken at alloc_end, which starts
- * at the cluster-aligned end of the file. Freed clusters keep refcount 0 (not
- * a leak) and are not reused. A new refcount block is placed at alloc_end too,
- * and counts itself when it covers its own cluster. Every change is written
- * through, so refcounts on disk are exact after each call.
+ * Allocation appends at alloc_end, which starts at the cluster-aligned end of
+ * the file, until this session frees a cluster (its refcount drops to 0:
+ * rewritten compressed or shared clusters, replaced tables). From then on it
+ * first reuses clusters at refcount 0 between the lowest freed one
+ * (free_hint) and alloc_end, as qemu does, so rewriting does not grow the
+ * file without bound; packed compressed data also runs on into following
+ * clusters at refcount 0. A cluster only reaches 0 after the tables that
+ * referenced it were written back (qcow2_refcount_update), so reusing it
+ * cannot expose new data through an old mapping. A new refcount block is
+ * placed at alloc_end, and counts itself when it covers its own cluster.
  */
 #include "config.h"
 
@@ -232,11 +237,19 @@ int qcow2_refcount_update(struct qcow2 *s, uint64_t off, uint64_t len, int delta
 					      "qcow2: refcount of cluster 0x%" PRIx64 " overflows",
 					      c << s->cluster_bits);
 		rc = qcow2_refcount_set(s, c, delta < 0 ? v - 1 : v + 1, err);
+		if (rc == 0 && delta < 0 && v == 1) {
+			if (!s->free_hint || c < s->free_hint)
+				s->free_hint = c;
+			/* Packing compressed data goes on only into a cluster still in use. */
+			if (s->cfree && s->cfree >> s->cluster_bits == c)
+				s->cfree = 0;
+		}
 	}
 	return rc;
 }
 
-int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off, struct vimg_error *err)
+/* Take n clusters at the end of the file. */
+static int alloc_append(struct qcow2 *s, uint64_t n, uint64_t *off, struct vimg_error *err)
 {
 	uint64_t start, end;
 	int rc;
@@ -272,6 +285,60 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off, struct vimg
 	return 0;
 }
 
+/*
+ * n contiguous clusters at refcount 0 from free_hint up to alloc_end, or
+ * *found false. The hint moves to the lowest free cluster left, or to 0
+ * (none) when the scan found none below alloc_end.
+ */
+static int alloc_reuse(struct qcow2 *s, uint64_t n, uint64_t *off, bool *found,
+		       struct vimg_error *err)
+{
+	uint64_t end = s->alloc_end >> s->cluster_bits, first_free = 0, run = 0;
+	int rc;
+
+	*found = false;
+	for (uint64_t c = s->free_hint; c < end; c++) {
+		uint64_t v;
+
+		rc = qcow2_refcount_get(s, c, &v, err);
+		if (rc)
+			return rc;
+		if (v) {
+			run = 0;
+			continue;
+		}
+		if (!first_free)
+			first_free = c;
+		if (++run < n)
+			continue;
+		uint64_t start = c + 1 - n;
+
+		for (uint64_t k = start; k <= c; k++) {
+			rc = qcow2_refcount_set(s, k, 1, err);
+			if (rc)
+				return rc;
+		}
+		s->free_hint = first_free < start ? first_free : c + 1 < end ? c + 1 : 0;
+		*off = start << s->cluster_bits;
+		*found = true;
+		return 0;
+	}
+	s->free_hint = first_free;
+	return 0;
+}
+
+int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off, struct vimg_error *err)
+{
+	if (s->free_hint) {
+		bool found;
+		int rc = alloc_reuse(s, n, off, &found, err);
+
+		if (rc || found)
+			return rc;
+	}
+	return alloc_append(s, n, off, err);
+}
+
 /* Whether clusters [first, first + n) carry no reference (free to allocate). */
 static int clusters_free(struct qcow2 *s, uint64_t first, uint64_t n, bool *yes,
 			 struct vimg_error *err)
@@ -286,6 +353,28 @@ static int clusters_free(struct qcow2 *s, uint64_t first, uint64_t n, bool *yes,
 		*yes = v == 0;
 	}
 	return 0;
+}
+
+/*
+ * Take clusters [first, first + n), all at refcount 0: those below alloc_end
+ * (freed this session) in place, the rest appended, which must start exactly
+ * where they follow on.
+ */
+static int claim_following(struct qcow2 *s, uint64_t first, uint64_t n, struct vimg_error *err)
+{
+	uint64_t end = s->alloc_end >> s->cluster_bits, c = first, got;
+	int rc = 0;
+
+	for (; c < first + n && c < end && rc == 0; c++)
+		rc = qcow2_refcount_set(s, c, 1, err);
+	if (rc || c == first + n)
+		return rc;
+	rc = alloc_append(s, first + n - c, &got, err);
+	if (rc == 0 && got != c << s->cluster_bits)
+		rc = vimg_error_set(err, VIMG_EIO,
+				    "qcow2: compressed cluster allocation not contiguous at 0x%" PRIx64,
+				    got);
+	return rc;
 }
 
 /*
@@ -306,27 +395,20 @@ int qcow2_alloc_bytes(struct qcow2 *s, uint64_t len, uint64_t *off, struct vimg_
 		if (rc)
 			return rc;
 		if (v > 0 && v < s->refcount_max) {
-			uint64_t next = (cur + 1) << s->cluster_bits, more = 0;
+			uint64_t more = 0;
 			bool fits = cs - in >= need, spans = false;
 
 			if (!fits) {
 				more = (need - (cs - in) + cs - 1) / cs;
-				if (s->alloc_end == next &&
-				    (rc = clusters_free(s, cur + 1, more, &spans, err)))
+				if ((rc = clusters_free(s, cur + 1, more, &spans, err)))
 					return rc;
+				/* Appending while freed clusters wait below would leave them unused. */
+				if (s->free_hint && cur + 1 >= s->alloc_end >> s->cluster_bits)
+					spans = false;
 			}
 			if (fits || spans) {
-				if (spans) {
-					uint64_t got;
-
-					rc = qcow2_alloc_clusters(s, more, &got, err);
-					if (rc)
-						return rc;
-					if (got != next)
-						return vimg_error_set(err, VIMG_EIO,
-								      "qcow2: compressed cluster allocation "
-								      "not contiguous at 0x%" PRIx64, got);
-				}
+				if (spans && (rc = claim_following(s, cur + 1, more, err)))
+					return rc;
 				rc = qcow2_refcount_set(s, cur, v + 1, err);
 				if (rc)
 					return rc;

@@ -185,7 +185,8 @@ struct qcow2 {
 
 	uint64_t file_size;		/* current main file size */
 	uint64_t data_file_size;
-	uint64_t alloc_end;		/* next free cluster (append-only allocation) */
+	uint64_t alloc_end;		/* first cluster past everything allocated */
+	uint64_t free_hint;		/* lowest cluster freed since open, or 0: none */
 	uint64_t cfree;			/* free byte in the last compressed cluster, or 0 */
 
 	struct qcow2_cache l2c;

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -175,6 +176,67 @@ START_TEST(test_refcount_growth)
 		ck_assert(memcmp(b, want, sizeof(b)) == 0);
 	}
 	vimg_image_close(img, NULL);
+}
+END_TEST
+
+/*
+ * Rewriting compressed clusters frees the host clusters they were packed
+ * into; allocation reuses them, so twenty rounds of rewrites keep the file
+ * near the size of two rounds, with exact refcounts and the data of the last.
+ */
+static int64_t file_bytes(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+START_TEST(test_cluster_reuse)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	const char *path = test_path("reuse.qcow2");
+	struct vimg_image *img;
+	enum { CS = 65536, N = 32, ROUNDS = 20 };
+	uint8_t *b = malloc(CS), *got = malloc(CS);
+	int64_t after_first = 0;
+
+	ck_assert_vimg_ok(vimg_image_create(path, "qcow2", 8ull << 20, NULL, NULL, NULL, 0, &err),
+			  &err);
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		ck_assert_vimg_ok(vimg_image_open(path, NULL, VIMG_OPEN_RDWR, &img, &err), &err);
+		for (uint64_t i = 0; i < N; i++) {
+			/* Half noise, half zeros: each takes about half a host cluster. */
+			test_pattern(b, CS / 2, i * CS + round, 9);
+			memset(b + CS / 2, 0, CS / 2);
+			ck_assert_vimg_ok(vimg_image_write_compressed(img, b, i * CS, CS, &err), &err);
+		}
+		/* One plain rewrite per round takes a freed cluster as well. */
+		test_pattern(b, CS, round, 3);
+		ck_assert_vimg_ok(vimg_image_write(img, b, N * CS, CS, &err), &err);
+		ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
+		if (round == 0)
+			after_first = file_bytes(path);
+	}
+	int64_t final = file_bytes(path);
+
+	ck_assert_msg(final < 3 * after_first, "file grew from %lld to %lld bytes",
+		      (long long)after_first, (long long)final);
+	own_check(path);
+	peer_check(path);
+	ck_assert_vimg_ok(vimg_image_open(path, NULL, 0, &img, &err), &err);
+	for (uint64_t i = 0; i < N; i++) {
+		test_pattern(b, CS / 2, i * CS + ROUNDS - 1, 9);
+		memset(b + CS / 2, 0, CS / 2);
+		ck_assert_vimg_ok(vimg_image_read(img, got, i * CS, CS, &err), &err);
+		ck_assert_msg(memcmp(b, got, CS) == 0, "cluster %llu differs", (unsigned long long)i);
+	}
+	test_pattern(b, CS, ROUNDS - 1, 3);
+	ck_assert_vimg_ok(vimg_image_read(img, got, N * CS, CS, &err), &err);
+	ck_assert(memcmp(b, got, CS) == 0);
+	vimg_image_close(img, NULL);
+	free(b);
+	free(got);
 }
 END_TEST
 
@@ -368,6 +430,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_roundtrip_options, 0, 9);
 	tcase_add_loop_test(tc, test_roundtrip_backing, 0, 4);
 	tcase_add_test(tc, test_refcount_growth);
+	tcase_add_test(tc, test_cluster_reuse);
 	tcase_add_test(tc, test_create_errors);
 	suite_add_tcase(s, tc);
 
