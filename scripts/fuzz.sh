@@ -4,6 +4,7 @@
 # BUILDDIR (default build-fuzz/) and run each for SECONDS (default 60), seeded
 # from its format's fixtures. Crashers are left in BUILDDIR/crash-<harness>/;
 # each one found should become a regression test. Not part of make check.
+# The launcher (libvimg/boot) is left out: no harness feeds it.
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   e.g. scripts/fuzz.sh 300 qcow2
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +16,7 @@ mkdir -p "$dir"
 cd "$dir"
 [ -f "$top/configure" ] || (cd "$top" && ./autogen.sh)
 if [ ! -f Makefile ]; then
-	"$top/configure" CC=clang --disable-fuse \
+	"$top/configure" CC=clang --disable-fuse --disable-boot \
 		CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' >/dev/null
 fi
 make -j2 libvimg/libvimg-internal.la >/dev/null

@@ -2,15 +2,18 @@
 /*
  * What every libFuzzer harness does with an input: open it read-only as one
  * format (backing files never opened), walk block status over the whole disk,
- * read the first MiB, list snapshots and run the checker. Errors are expected;
- * only crashes, sanitizer reports and hangs are findings. Build and run the
- * harnesses with scripts/fuzz.sh.
+ * read the first MiB, list snapshots and run the checker; then open it
+ * read-write and write, rewrite compressed, zero and read back, so that the
+ * allocators meet hostile tables too (vimgmount --rw on an untrusted image).
+ * Errors are expected; only crashes, sanitizer reports and hangs are
+ * findings. Build and run the harnesses with scripts/fuzz.sh.
  */
 #ifndef VIMG_FUZZ_COMMON_H
 #define VIMG_FUZZ_COMMON_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -50,6 +53,44 @@ static inline void fuzz_exercise(const char *path, const char *format)
 	vimg_image_close(img, NULL);
 }
 
+static inline void fuzz_exercise_writes(const char *path, const char *format)
+{
+	static uint8_t buf[65536];
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *img = NULL;
+	uint64_t vs, cs;
+
+	if (vimg_image_open(path, format,
+			    VIMG_OPEN_RDWR | VIMG_OPEN_NO_BACKING | VIMG_OPEN_NO_SYNC, &img, &err))
+		return;
+	vs = vimg_image_virtual_size(img);
+	cs = vimg_image_cluster_size(img);
+	memset(buf, 0x5A, sizeof(buf));
+	if (vs) {
+		const uint64_t offs[3] = { 0, vs / 2 & ~511ull, vs - (vs < 4096 ? vs : 4096) };
+
+		for (int i = 0; i < 3; i++) {
+			uint64_t n = vs - offs[i] < 4096 ? vs - offs[i] : 4096;
+
+			vimg_error_clear(&err);
+			vimg_image_write(img, buf, offs[i], (size_t)n, &err);
+		}
+		/* Rewriting a compressed cluster frees what the first one took. */
+		for (int i = 0; cs && cs <= sizeof(buf) && vs >= cs && i < 2; i++) {
+			buf[i] = (uint8_t)i;
+			vimg_error_clear(&err);
+			vimg_image_write_compressed(img, buf, 0, (size_t)cs, &err);
+		}
+		vimg_error_clear(&err);
+		vimg_image_zero(img, 0, vs < (1u << 20) ? vs : (1u << 20), 0, &err);
+		vimg_error_clear(&err);
+		vimg_image_write(img, buf, 0, (size_t)(vs < 512 ? vs : 512), &err);
+		vimg_error_clear(&err);
+		vimg_image_read(img, buf, 0, (size_t)(vs < sizeof(buf) ? vs : sizeof(buf)), &err);
+	}
+	vimg_image_close(img, NULL);
+}
+
 /* The input as a single-file image in a memfd. */
 static inline int fuzz_one_memfd(const uint8_t *data, size_t size, const char *format)
 {
@@ -60,6 +101,8 @@ static inline int fuzz_one_memfd(const uint8_t *data, size_t size, const char *f
 		return 0;
 	if (write(fd, data, size) == (ssize_t)size) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		fuzz_exercise(path, format);
+		fuzz_exercise_writes(path, format);
 		fuzz_exercise(path, format);
 	}
 	close(fd);

@@ -7,7 +7,8 @@
  * small valid sparse extent (e.vmdk) and flat extent (f.vmdk), so fuzzed
  * descriptors can name real extents. The image is opened read-only (parents
  * never opened), block status is walked over the disk, the first MiB read,
- * and the image exercised as fuzz-common.h says. Build and run with
+ * and the image exercised as fuzz-common.h says; only single-file sparse
+ * inputs are also written. Build and run with
  * scripts/fuzz.sh.
  */
 #include "config.h"
@@ -61,5 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fclose(f);
 	fuzz_exercise(path, "vmdk");
+	/* Writes only to single-file sparse inputs: a text descriptor could
+	 * name the shared extents, and later inputs must find them unchanged. */
+	if (size >= 4 && (!memcmp(data, "KDMV", 4) || !memcmp(data, "COWD", 4))) {
+		fuzz_exercise_writes(path, "vmdk");
+		fuzz_exercise(path, "vmdk");
+	}
 	return 0;
 }
