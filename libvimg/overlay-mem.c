@@ -131,9 +131,22 @@ static int mem_block_status(struct vimg_image *img, uint64_t off, uint64_t len,
 		run->length = min_u64(next, end) - off;
 		return 0;
 	}
-	/* One run over the chunks the layer does not hold. */
-	while (next < end && !chunk_find(m, next >> CHUNK_SHIFT))
-		next += CHUNK_SIZE;
+	/*
+	 * One run over the chunks the layer does not hold, up to the next one it
+	 * does: found by probing each chunk, or by one pass over the table when
+	 * that is shorter (a map of a large disk with few writes).
+	 */
+	if ((end - next) >> CHUNK_SHIFT > m->cap) {
+		uint64_t from = off >> CHUNK_SHIFT, first = UINT64_MAX;
+
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->tab[i].data && m->tab[i].idx > from && m->tab[i].idx < first)
+				first = m->tab[i].idx;
+		next = first < (end >> CHUNK_SHIFT) + 1 ? first << CHUNK_SHIFT : end;
+	} else {
+		while (next < end && !chunk_find(m, next >> CHUNK_SHIFT))
+			next += CHUNK_SIZE;
+	}
 	run->kind = VIMG_RUN_UNALLOCATED;
 	run->length = min_u64(next, end) - off;
 	return 0;

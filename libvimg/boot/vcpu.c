@@ -184,6 +184,9 @@ int vcpu_loop(struct vm *vm, struct vimg_error *err)
 {
 	struct kvm_run *run = vm->run;
 	for (;;) {
+		/* After every exit and every tick of the ticker. */
+		if (vm->watch.stage == VIMG_BOOT_LOADER && kernel_entry_seen(vm))
+			watch_stage(&vm->watch, VIMG_BOOT_KERNEL);
 		if (vm->reset_requested) {
 			int rc = do_reset(vm, "reset line", err);
 			if (rc < 0)
@@ -205,8 +208,6 @@ int vcpu_loop(struct vm *vm, struct vimg_error *err)
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0;
 				bios_tick(vm);
-				if (vm->watch.stage == VIMG_BOOT_LOADER && kernel_entry_seen(vm))
-					watch_stage(&vm->watch, VIMG_BOOT_KERNEL);
 				continue;
 			}
 			return vimg_error_set_errno(err, errno, "boot: KVM_RUN");
@@ -266,7 +267,5 @@ int vcpu_loop(struct vm *vm, struct vimg_error *err)
 		}
 		if (rc < 0)
 			return rc;
-		if (vm->watch.stage == VIMG_BOOT_LOADER && kernel_entry_seen(vm))
-			watch_stage(&vm->watch, VIMG_BOOT_KERNEL);
 	}
 }

@@ -29,9 +29,8 @@ int64_t watch_now_ns(void)
 
 int watch_parse_stage(const char *s)
 {
-	static const char *const names[] = { "none", "firmware", "loader", "kernel", "userspace" };
 	for (int i = 1; i < VIMG_BOOT_NSTAGES; i++)
-		if (strcmp(s, names[i]) == 0)
+		if (strcmp(s, vimg_boot_stage_name((enum vimg_boot_stage)i)) == 0)
 			return i;
 	return -1;
 }
