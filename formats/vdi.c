@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "checked.h"
@@ -113,14 +112,6 @@ static void vdi_header_decode(const struct vdi_header_disk *d, struct vdi_header
 	memcpy(h->uuid_parent, d->uuid_parent, 16);
 }
 
-/* VirtualBox prints RTUUIDs with the first three fields little-endian. */
-static void uuid_str(const uint8_t *u, char *out)
-{
-	snprintf(out, 40,
-		 "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", ld_le32(u), ld_le16(u + 4),
-		 ld_le16(u + 6), u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static bool uuid_is_null(const uint8_t *u)
 {
 	for (int i = 0; i < 16; i++)
@@ -153,7 +144,7 @@ static int validate(struct vdi *s, struct vimg_error *err)
 				      "vdi: header: size 0x%x is too small (offset 0x48)",
 				      h->header_size);
 	if (h->image_type == VDI_TYPE_DIFF || !uuid_is_null(h->uuid_link)) {
-		uuid_str(h->uuid_link, u);
+		id_guid_format(h->uuid_link, false, u);
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
 				      "vdi: differencing image needs its parent, named by UUID {%s}", u);
 	}
@@ -385,18 +376,6 @@ static const struct vimg_opt_desc vdi_create_opts[] = {
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
-static void random_uuid(uint8_t u[16])
-{
-	if (getrandom(u, 16, 0) != 16) {
-		uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)u;
-
-		for (int i = 0; i < 16; i++)
-			u[i] = (uint8_t)(t >> (8 * (i % 8))) ^ (uint8_t)(i * 41);
-	}
-	u[7] = (u[7] & 0x0f) | 0x40; /* version 4 in the little-endian third field */
-	u[8] = (u[8] & 0x3f) | 0x80;
-}
-
 static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 		      const struct vimg_backing_spec *backing, struct vimg_error *err)
 {
@@ -432,8 +411,8 @@ static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *o
 	st_le32(d.block_size, VDI_DEFAULT_BLOCK);
 	st_le32(d.blocks_in_image, (uint32_t)blocks);
 	st_le32(d.blocks_allocated, is_static ? (uint32_t)blocks : 0);
-	random_uuid(d.uuid_image);
-	random_uuid(d.uuid_last_snap);
+	id_guid_random(d.uuid_image);
+	id_guid_random(d.uuid_last_snap);
 	bmap = malloc(bmap_bytes);
 	if (!bmap)
 		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
@@ -517,9 +496,9 @@ static int vdi_info(struct vimg_image *img, const struct vimg_emit *em, struct v
 	char u[40];
 
 	em->str(em->opaque, "subformat", s->h.image_type == VDI_TYPE_FIXED ? "static" : "dynamic");
-	uuid_str(s->h.uuid_image, u);
+	id_guid_format(s->h.uuid_image, false, u);
 	em->str(em->opaque, "uuid", u);
-	uuid_str(s->h.uuid_last_snap, u);
+	id_guid_format(s->h.uuid_last_snap, false, u);
 	em->str(em->opaque, "uuid-last-modification", u);
 	em->u64(em->opaque, "blocks-allocated", s->h.blocks_allocated);
 	return 0;

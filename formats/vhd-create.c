@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -144,18 +143,6 @@ static int parent_facts(const struct vimg_backing_spec *bk, struct parent_facts 
 	if (stat(vimg_image_filename(b), &st) == 0 && st.st_mtime > VHD_EPOCH_OFFSET)
 		pf->mtime = (uint32_t)(st.st_mtime - VHD_EPOCH_OFFSET);
 	return 0;
-}
-
-static void random_uuid(uint8_t u[16])
-{
-	if (getrandom(u, 16, 0) != 16) {
-		uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)u;
-
-		for (int i = 0; i < 16; i++)
-			u[i] = (uint8_t)(t >> (8 * (i % 8))) ^ (uint8_t)(i * 37);
-	}
-	u[6] = (u[6] & 0x0f) | 0x40;
-	u[8] = (u[8] & 0x3f) | 0x80;
 }
 
 /* The virtual size and geometry for a requested size (qemu's vpc_create rules). */
@@ -325,7 +312,7 @@ int vhd_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 	f.disk_type = backing && backing->name ? VHD_TYPE_DIFF
 				: fixed ? VHD_TYPE_FIXED : VHD_TYPE_DYNAMIC;
 	f.data_offset = fixed ? VHD_NO_OFFSET : VHD_SECTOR;
-	random_uuid(f.uuid);
+	id_uuid_random(f.uuid);
 
 	rc = file_open(path, FILE_CREATE, &fl, err);
 	if (rc)

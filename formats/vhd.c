@@ -340,20 +340,6 @@ static void vhd_close(struct vimg_image *img)
 	s->bitmap = NULL;
 }
 
-static void uuid_str(const uint8_t *u, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	int o = 0;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-	}
-	out[o] = 0;
-}
-
 static int vhd_backing_opened(struct vimg_image *img, struct vimg_image *parent,
 			      struct vimg_error *err)
 {
@@ -366,8 +352,8 @@ static int vhd_backing_opened(struct vimg_image *img, struct vimg_image *parent,
 				      fmt ? fmt : "unknown");
 	ps = image_priv(parent);
 	if (memcmp(ps->f.uuid, s->d.parent_uuid, 16)) {
-		uuid_str(s->d.parent_uuid, a);
-		uuid_str(ps->f.uuid, b);
+		id_uuid_format(s->d.parent_uuid, a);
+		id_uuid_format(ps->f.uuid, b);
 		return vimg_error_set(err, VIMG_EBACKING,
 				      "vhd: parent UUID {%s} does not match the parent's UUID {%s}", a,
 				      b);
@@ -678,12 +664,12 @@ static int vhd_info(struct vimg_image *img, const struct vimg_emit *em, struct v
 	snprintf(buf, sizeof(buf), "%u/%u/%u", s->f.cylinders, s->f.heads, s->f.sectors);
 	em->str(em->opaque, "chs", buf);
 	em->u64(em->opaque, "current-size", s->f.current_size);
-	uuid_str(s->f.uuid, buf);
+	id_uuid_format(s->f.uuid, buf);
 	em->str(em->opaque, "uuid", buf);
 	if (s->f.disk_type != VHD_TYPE_FIXED)
 		em->u64(em->opaque, "block-size", s->block_size);
 	if (s->f.disk_type == VHD_TYPE_DIFF) {
-		uuid_str(s->d.parent_uuid, buf);
+		id_uuid_format(s->d.parent_uuid, buf);
 		em->str(em->opaque, "parent-uuid", buf);
 	}
 	return 0;

@@ -200,8 +200,8 @@ static int session_start(struct vhdx *s, struct vimg_error *err)
 	if (s->session)
 		return 0;
 	/* 2.2.2: new FileWriteGuid before the first write, DataWriteGuid before data changes. */
-	vhdx_guid_random(s->hdr.file_write_guid);
-	vhdx_guid_random(s->hdr.data_write_guid);
+	id_guid_random(s->hdr.file_write_guid);
+	id_guid_random(s->hdr.data_write_guid);
 	s->session = true;
 	return vhdx_headers_update(s, err);
 }

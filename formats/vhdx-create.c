@@ -142,8 +142,8 @@ static int write_headers(struct vimg_file *f, const struct params *p, struct vim
 	int rc = 0;
 
 	memset(&h, 0, sizeof(h));
-	vhdx_guid_random(h.file_write_guid);
-	vhdx_guid_random(h.data_write_guid);
+	id_guid_random(h.file_write_guid);
+	id_guid_random(h.data_write_guid);
 	h.version = 1;
 	h.log_length = (uint32_t)p->log;
 	h.log_offset = p->log_off;
@@ -236,7 +236,7 @@ static int write_metadata(struct vimg_file *f, const struct params *p, struct vi
 
 	if (!b)
 		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	vhdx_guid_random(page83);
+	id_guid_random(page83);
 	st_le32(items, (uint32_t)p->block);
 	st_le32(items + 4, (p->fixed ? VHDX_PARAM_LEAVE_ALLOCATED : 0) |
 				   (p->diff ? VHDX_PARAM_HAS_PARENT : 0));

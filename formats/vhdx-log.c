@@ -342,7 +342,7 @@ static int commit_pages(struct vhdx *s, const uint64_t *pages, uint64_t n, struc
 	rc = file_fsync(s->file, err);
 	if (rc)
 		goto out;
-	vhdx_guid_random(s->hdr.log_guid);
+	id_guid_random(s->hdr.log_guid);
 	rc = vhdx_headers_update(s, err);
 	if (rc)
 		goto out;

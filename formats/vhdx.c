@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "checked.h"
@@ -50,23 +49,12 @@ static const uint8_t zero_guid[16];
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-void vhdx_guid_random(uint8_t g[16])
-{
-	if (getrandom(g, 16, 0) != 16) {
-		uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)g;
-
-		for (int i = 0; i < 16; i++)
-			g[i] ^= (uint8_t)(t >> (8 * (i % 8))) ^ (uint8_t)(i * 53);
-	}
-	g[7] = (g[7] & 0x0f) | 0x40;
-	g[8] = (g[8] & 0x3f) | 0x80;
-}
-
 void vhdx_guid_str(const uint8_t g[16], char *out)
 {
-	snprintf(out, 39, "{%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}", ld_le32(g),
-		 ld_le16(g + 4), ld_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14],
-		 g[15]);
+	out[0] = '{';
+	id_guid_format(g, false, out + 1);
+	out[37] = '}';
+	out[38] = 0;
 }
 
 bool vhdx_guid_parse(const char *str, uint8_t g[16])

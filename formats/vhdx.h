@@ -156,8 +156,6 @@ static inline uint64_t vhdx_sb_index(const struct vhdx *s, uint64_t c)
  * number (2.2.2.1 "Updating the Headers"). fsyncs after each write.
  */
 int vhdx_headers_update(struct vhdx *s, struct vimg_error *err);
-/* Random version-4 GUID in on-disk byte order. */
-void vhdx_guid_random(uint8_t g[16]);
 /* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" from on-disk bytes; out has 39 bytes. */
 void vhdx_guid_str(const uint8_t g[16], char *out);
 /* Parse that form (braces optional, any case). Returns false if malformed. */

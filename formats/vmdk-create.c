@@ -170,7 +170,7 @@ struct create_ctx {
 static void desc_head(struct sbuf *b, const struct create_ctx *c)
 {
 	sb_add(b, "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=%08x\nparentCID=%08x\n",
-	       vmdk_random_cid(), c->parent_cid);
+	       id_cid_random(), c->parent_cid);
 	sb_add(b, "createType=\"%s\"\n", c->vmfs ? "vmfs" : c->subformat);
 	if (c->parent_hint)
 		sb_add(b, "parentFileNameHint=\"%s\"\n", c->parent_hint);
@@ -184,7 +184,7 @@ static void desc_tail(struct sbuf *b, const struct create_ctx *c, uint64_t size)
 	uint32_t u[4];
 
 	for (int i = 0; i < 4; i++)
-		u[i] = vmdk_random_cid();
+		u[i] = id_cid_random();
 	cyl = min_u64(cyl, ide ? 16383 : 65535);
 	sb_add(b, "\n# The Disk Data Base\n#DDB\n\n");
 	sb_add(b, "ddb.virtualHWVersion = \"%llu\"\n", (unsigned long long)c->hw);

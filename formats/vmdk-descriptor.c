@@ -3,10 +3,11 @@
  * VMDK text descriptor (technote "The Descriptor File"): header keys
  * (version, encoding, CID, parentCID, createType, parentFileNameHint), extent
  * lines `ACCESS SECTORS TYPE "FILE" [OFFSET]` and the disk database
- * (`ddb.key = "value"`). The descriptor is kept as its lines: edits rewrite one
- * line in place, so comments, unknown keys, their case and their order survive
- * a read-modify-write. Only extent lines are decoded into structures; keys are
- * looked up on demand (case-insensitively, as VMware does).
+ * (`ddb.key = "value"`). The text is held by the shared kvtext engine, so
+ * comments, unknown keys, their case and their order survive a
+ * read-modify-write; extent lines are its "other" lines, decoded here into
+ * structures. Keys are looked up on demand (case-insensitively, as VMware
+ * does).
  */
 #include "config.h"
 
@@ -60,11 +61,9 @@ bool desc_parse_cid(const char *s, uint32_t *out)
 
 void desc_free(struct vmdk_desc *d)
 {
-	for (size_t i = 0; i < d->n_lines; i++)
-		free(d->lines[i]);
+	kv_free(&d->kv);
 	for (size_t i = 0; i < d->n_ext; i++)
 		free(d->ext[i].file);
-	free(d->lines);
 	free(d->ext);
 	memset(d, 0, sizeof(*d));
 }
@@ -76,59 +75,13 @@ static const char *skip_ws(const char *p)
 	return p;
 }
 
-/* Split "key = value" into key [k, k+klen) and value [v, v+vlen), quotes removed. */
-static bool split_kv(const char *line, const char **k, size_t *klen, const char **v, size_t *vlen,
-		     bool *quoted)
-{
-	const char *p = skip_ws(line), *eq = strchr(p, '='), *e;
-
-	if (!eq || *p == '#' || eq == p)
-		return false;
-	*k = p;
-	e = eq;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*klen = (size_t)(e - p);
-	p = skip_ws(eq + 1);
-	e = p + strlen(p);
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*quoted = e - p >= 2 && *p == '"' && e[-1] == '"';
-	if (*quoted) {
-		p++;
-		e--;
-	}
-	*v = p;
-	*vlen = (size_t)(e - p);
-	return *klen > 0;
-}
-
-static int find_key(const struct vmdk_desc *d, const char *key, const char **v, size_t *vlen,
-		    bool *quoted)
-{
-	size_t keylen = strlen(key);
-
-	for (size_t i = 0; i < d->n_lines; i++) {
-		const char *k;
-		size_t klen;
-
-		if (split_kv(d->lines[i], &k, &klen, v, vlen, quoted) && klen == keylen &&
-		    !strncasecmp(k, key, keylen))
-			return (int)i;
-	}
-	return -1;
-}
-
 bool desc_get(const struct vmdk_desc *d, const char *key, char *buf, size_t size)
 {
-	const char *v;
-	size_t vlen;
-	bool quoted;
+	const char *v = kv_get(&d->kv, key);
 
-	if (find_key(d, key, &v, &vlen, &quoted) < 0 || vlen >= size)
+	if (!v || strlen(v) >= size)
 		return false;
-	memcpy(buf, v, vlen);
-	buf[vlen] = 0;
+	strcpy(buf, v);
 	return true;
 }
 
@@ -207,84 +160,57 @@ static int parse_extent(const char *line, size_t lineno, struct vmdk_desc_extent
 	return 1;
 }
 
-static int push_line(struct vmdk_desc *d, const char *s, size_t n, struct vimg_error *err)
+/* Whether a line starts like an extent line (the count bounds the allocation). */
+static bool looks_like_extent(const char *line)
 {
-	char **nl;
+	const char *p = skip_ws(line);
 
-	if (d->n_lines % 64 == 0) {
-		nl = realloc(d->lines, (d->n_lines + 64) * sizeof(*nl));
-		if (!nl)
-			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-		d->lines = nl;
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(access_names[i]);
+
+		if (!strncmp(p, access_names[i], n) && (p[n] == ' ' || p[n] == '\t'))
+			return true;
 	}
-	d->lines[d->n_lines] = strndup(s, n);
-	if (!d->lines[d->n_lines])
-		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	d->n_lines++;
-	return 0;
+	return false;
 }
 
 int desc_parse(struct vmdk_desc *d, const char *text, size_t len, struct vimg_error *err)
 {
-	const char *end, *p = text;
-	size_t n_ext = 0, lineno = 0;
+	static const struct kv_limits lim = { VMDK_MAX_DESC_BYTES, VMDK_MAX_DESC_BYTES };
+	const char *end = memchr(text, 0, len);
+	size_t n_ext = 0;
 	int rc;
 
-	end = memchr(text, 0, len);
-	if (!end)
-		end = text + len;
-	if (end - text > (ptrdiff_t)VMDK_MAX_DESC_BYTES)
-		return vimg_error_set(err, VIMG_ECORRUPT, "vmdk: descriptor larger than %u bytes",
-				      VMDK_MAX_DESC_BYTES);
-	/* Count extent lines first: the bound applies before any allocation. */
-	for (const char *q = p; q < end; q++)
-		if ((q == p || q[-1] == '\n') &&
-		    (!strncmp(q, "RW ", 3) || !strncmp(q, "RDONLY ", 7) || !strncmp(q, "NOACCESS ", 9)))
-			if (++n_ext > VMDK_MAX_EXTENTS)
-				return vimg_error_set(err, VIMG_ECORRUPT,
-						      "vmdk: descriptor has more than %u extents",
-						      VMDK_MAX_EXTENTS);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		lineno++;
-		if (n && p[n - 1] == '\r') {
-			d->crlf = true;
-			n--;
-		}
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
-				return vimg_error_set(err, VIMG_ECORRUPT,
-						      "vmdk: descriptor line %zu: control character",
-						      lineno);
-		rc = push_line(d, p, n, err);
-		if (rc)
-			return rc;
-		p = nl ? nl + 1 : end;
-	}
+	/* An embedded descriptor is padded with NULs to its sector count. */
+	if (end)
+		len = (size_t)(end - text);
+	rc = kv_parse(&d->kv, text, len, KV_OTHER_LINES, "vmdk: descriptor", "encoding", &lim,
+		      err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < kv_lines(&d->kv); i++)
+		if (kv_line_kind(&d->kv, i) == KV_LINE_OTHER &&
+		    looks_like_extent(kv_line_text(&d->kv, i)) && ++n_ext > VMDK_MAX_EXTENTS)
+			return vimg_error_set(err, VIMG_ECORRUPT,
+					      "vmdk: descriptor has more than %u extents",
+					      VMDK_MAX_EXTENTS);
 	if (n_ext) {
 		d->ext = calloc(n_ext, sizeof(*d->ext));
 		if (!d->ext)
 			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < d->n_lines; i++) {
+	for (size_t i = 0; i < kv_lines(&d->kv) && d->n_ext < n_ext; i++) {
 		struct vmdk_desc_extent x;
 
-		rc = parse_extent(d->lines[i], i + 1, &x, err);
+		if (kv_line_kind(&d->kv, i) != KV_LINE_OTHER)
+			continue;
+		rc = parse_extent(kv_line_text(&d->kv, i), i + 1, &x, err);
 		if (rc < 0) {
 			free(x.file);
 			return rc;
 		}
-		if (rc == 0)
-			continue;
-		if (d->n_ext == n_ext) { /* indented extent lines escaped the count */
-			free(x.file);
-			return vimg_error_set(err, VIMG_ECORRUPT,
-					      "vmdk: descriptor line %zu: extent lines must start "
-					      "the line", i + 1);
-		}
-		d->ext[d->n_ext++] = x;
+		if (rc > 0)
+			d->ext[d->n_ext++] = x;
 	}
 	return 0;
 }
@@ -303,77 +229,24 @@ static bool unquoted_key(const char *key)
 
 int desc_set(struct vmdk_desc *d, const char *key, const char *value, struct vimg_error *err)
 {
-	const char *v;
-	size_t vlen, pos;
-	bool quoted;
-	int i = find_key(d, key, &v, &vlen, &quoted);
-	char *line;
-	int rc;
+	size_t pos;
 
-	if (i >= 0) {
-		/* Keep the line's own spelling of the key and spacing. */
-		const char *l = d->lines[i];
-		size_t head = (size_t)(v - l) - (quoted ? 1 : 0);
-		size_t tail = strlen(v + vlen) - (quoted ? 1 : 0);
-		size_t n = head + strlen(value) + tail + 3;
-
-		line = malloc(n);
-		if (!line)
-			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-		snprintf(line, n, "%.*s%s%s%s%s", (int)head, l, quoted ? "\"" : "", value,
-			 quoted ? "\"" : "", v + vlen + (quoted ? 1 : 0));
-		free(d->lines[i]);
-		d->lines[i] = line;
-		return 0;
-	}
-	if (asprintf(&line, is_ddb(key) ? "%s = \"%s\"" : unquoted_key(key) ? "%s=%s" : "%s=\"%s\"",
-		     key, value) < 0)
-		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	if (kv_find(&d->kv, key) >= 0)
+		return kv_set(&d->kv, key, value, err);
 	/* Database keys go last; header keys after the last header key line. */
-	pos = d->n_lines;
+	pos = kv_lines(&d->kv);
 	if (!is_ddb(key)) {
-		for (size_t j = 0; j < d->n_lines; j++) {
-			const char *k;
-			size_t klen;
-
-			if (split_kv(d->lines[j], &k, &klen, &v, &vlen, &quoted) &&
-			    strncasecmp(k, "ddb.", 4))
+		for (size_t j = 0; j < kv_lines(&d->kv); j++)
+			if (kv_line_kind(&d->kv, j) == KV_LINE_PAIR && !is_ddb(kv_line_key(&d->kv, j)))
 				pos = j + 1;
-		}
 	}
-	rc = push_line(d, "", 0, err);
-	if (rc) {
-		free(line);
-		return rc;
-	}
-	free(d->lines[d->n_lines - 1]);
-	memmove(d->lines + pos + 1, d->lines + pos, (d->n_lines - 1 - pos) * sizeof(char *));
-	d->lines[pos] = line;
-	return 0;
+	return kv_insert(&d->kv, pos, key, value,
+			 is_ddb(key) ? KV_STYLE_SPACED : unquoted_key(key) ? KV_STYLE_BARE
+									   : KV_STYLE_TIGHT,
+			 err);
 }
 
 int desc_render(const struct vmdk_desc *d, char **out, size_t *len, struct vimg_error *err)
 {
-	size_t n = 1, eol = d->crlf ? 2 : 1;
-	char *buf, *p;
-
-	for (size_t i = 0; i < d->n_lines; i++)
-		n += strlen(d->lines[i]) + eol;
-	buf = malloc(n);
-	if (!buf)
-		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	p = buf;
-	for (size_t i = 0; i < d->n_lines; i++) {
-		size_t l = strlen(d->lines[i]);
-
-		memcpy(p, d->lines[i], l);
-		p += l;
-		if (d->crlf)
-			*p++ = '\r';
-		*p++ = '\n';
-	}
-	*p = 0;
-	*out = buf;
-	*len = (size_t)(p - buf);
-	return 0;
+	return kv_render(&d->kv, out, len, err);
 }

@@ -19,24 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "checked.h"
 #include "endian.h"
 #include "vmdk.h"
-
-uint32_t vmdk_random_cid(void)
-{
-	uint32_t v;
-
-	do {
-		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-			v = (uint32_t)time(NULL) * 2654435761u ^ (uint32_t)getpid() ^ (uint32_t)clock();
-	} while (v >= 0xfffffffeu);
-	return v;
-}
 
 /* ---- probe ------------------------------------------------------------------ */
 
@@ -463,7 +451,7 @@ static int vmdk_read(struct vimg_image *img, void *buf, uint64_t off, size_t len
 static int update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
 {
 	struct vimg_file *f = image_file(img);
-	uint32_t cid = vmdk_random_cid();
+	uint32_t cid = id_cid_random();
 	char v[16], *text;
 	size_t len;
 	int rc;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "driver.h"
+#include "kvtext.h"
 
 #define VMDK_SECTOR 512u
 
@@ -82,11 +83,9 @@ struct vmdk_desc_extent {
 	uint64_t offset;	/* sectors, FLAT only */
 };
 
-/* The descriptor kept as its lines, so unknown keys and order survive edits. */
+/* The descriptor kept as its lines (kvtext), so unknown keys and order survive edits. */
 struct vmdk_desc {
-	char **lines;
-	size_t n_lines;
-	bool crlf;
+	struct kvtext kv;
 	struct vmdk_desc_extent *ext;
 	size_t n_ext;
 };
@@ -270,8 +269,6 @@ int vmdk_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
 
 /* ---- vmdk.c ---------------------------------------------------------------- */
 
-/* Random CID: never 0xffffffff or 0xfffffffe (read as "no parent"). */
-uint32_t vmdk_random_cid(void);
 /* Parse descriptor-mode or sparse-mode state for a fuzz/test entry (internal). */
 
 #endif

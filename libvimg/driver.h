@@ -272,6 +272,30 @@ int utf16_to_utf8(const uint8_t *in, size_t nbytes, bool be, char *out, size_t o
 /* UTF-8 to UTF-16 without terminator; returns the bytes written, or -1. */
 int utf8_to_utf16(const char *in, bool be, uint8_t *out, size_t outsz);
 
+/* ---- identity (identity.c) ------------------------------------------------ */
+
+/* Random bytes from getrandom(), with a time-based fallback; never fails. */
+void id_random_bytes(void *buf, size_t n);
+/* RFC 4122 version-4 UUID, fields big-endian as in its text form. */
+void id_uuid_random(uint8_t u[16]);
+/* The same for Microsoft GUID layout (first three fields little-endian:
+ * VHDX, VHD's neighbour formats, VDI, GPT). */
+void id_guid_random(uint8_t g[16]);
+void id_uuid_format(const uint8_t u[16], char out[37]);
+void id_guid_format(const uint8_t g[16], bool upper, char out[37]);
+/* VMware's uuid.bios / uuid.location: random, starting 56 4d. */
+void id_vmware_uuid_random(uint8_t u[16]);
+/* "56 4d 12 34 56 78 9a bc-de f0 12 34 56 78 9a bc" (47 characters + NUL). */
+void id_vmware_uuid_format(const uint8_t u[16], char out[48]);
+bool id_vmware_uuid_parse(const char *s, uint8_t u[16]);
+/* A VMDK content ID: random, never 0xfffffffe or 0xffffffff. */
+uint32_t id_cid_random(void);
+/* A MAC in VMware's generated range 00:0c:29:xx:xx:xx. */
+void id_mac_vmware_generated(uint8_t mac[6]);
+/* "00:0c:29:ab:cd:ef" (':' or '-' separated, any case). */
+bool id_mac_parse(const char *s, uint8_t mac[6]);
+void id_mac_format(const uint8_t mac[6], char out[18]);
+
 /* Log through the hook set by vimg_set_log (error.c). */
 void vimg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,7 +4,7 @@ noinst_LTLIBRARIES = libvimg/libvimg-internal.la
 lib_LTLIBRARIES += libvimg/libvimg.la
 include_HEADERS += libvimg/vimg.h
 noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h \
-	libvimg/crc32c.h
+	libvimg/crc32c.h libvimg/kvtext.h
 
 libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/error.c \
@@ -21,6 +21,8 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/compare.c \
 	libvimg/utf16.c \
 	libvimg/partition.c \
+	libvimg/identity.c \
+	libvimg/kvtext.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)

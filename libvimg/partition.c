@@ -241,13 +241,6 @@ static bool mbr_looks_valid(const uint8_t *sector)
 
 /* ---- GPT --------------------------------------------------------------- */
 
-static void gpt_guid_format(const uint8_t *g, char out[37])
-{
-	snprintf(out, 37, "%08" PRIX32 "-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
-		 ld_le32(g), ld_le16(g + 4), ld_le16(g + 6), g[8], g[9], g[10], g[11], g[12],
-		 g[13], g[14], g[15]);
-}
-
 /* Append code point cp as UTF-8 if it fits (with the terminating NUL). */
 static size_t utf8_put(char *out, size_t pos, size_t cap, uint32_t cp)
 {
@@ -424,8 +417,8 @@ static int gpt_walk(struct pt_ctx *c, uint32_t ss, const struct gpt_header *h,
 		}
 		if (first < h->first_usable || last > h->last_usable)
 			vimg_log(1, "partition %u: outside the GPT usable LBAs", p.index);
-		gpt_guid_format(e, p.gpt_type);
-		gpt_guid_format(e + 16, p.gpt_uuid);
+		id_guid_format(e, true, p.gpt_type);
+		id_guid_format(e + 16, true, p.gpt_uuid);
 		gpt_name_decode(e + 56, p.name, sizeof(p.name));
 		p.bootable = (ld_le64(e + 48) & GPT_ATTR_LEGACY_BOOT) != 0;
 		int rc = pt_emit(c, &p, start, len);
