@@ -239,6 +239,14 @@ int file_seek_hole(struct vimg_file *f, uint64_t off, uint64_t *found, struct vi
 /* Bytes allocated on the host (st_blocks * 512). */
 int64_t file_allocated(struct vimg_file *f, struct vimg_error *err);
 
+/* A whole small file (configurations), at most max bytes, NUL-terminated;
+ * larger is VIMG_ECORRUPT "<what>: <path> is larger than N bytes". */
+int file_read_all(const char *path, size_t max, const char *what, char **out, size_t *len,
+		  struct vimg_error *err);
+/* Replace path with buf atomically: a temporary beside it, fsync, rename,
+ * directory fsync. A crash leaves the old file or the new one, never a mix. */
+int file_replace(const char *path, const void *buf, size_t len, struct vimg_error *err);
+
 /* ---- path policy (path.c) ----------------------------------------------- */
 
 /*

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -255,4 +256,76 @@ int file_seek_data(struct vimg_file *f, uint64_t off, uint64_t *found, struct vi
 int file_seek_hole(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err)
 {
 	return seek_to(f, off, SEEK_HOLE, found, err);
+}
+
+int file_read_all(const char *path, size_t max, const char *what, char **out, size_t *len,
+		  struct vimg_error *err)
+{
+	struct vimg_file *f;
+	int64_t size;
+	int rc;
+
+	*out = NULL;
+	rc = file_open(path, 0, &f, err);
+	if (rc)
+		return rc;
+	size = file_size(f, err);
+	if (size < 0) {
+		rc = (int)size;
+	} else if ((uint64_t)size > max) {
+		rc = vimg_error_set(err, VIMG_ECORRUPT, "%s: %s is larger than %zu bytes", what,
+				    path, max);
+	} else if (!(*out = malloc((size_t)size + 1))) {
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	} else {
+		rc = file_pread_full(f, *out, (size_t)size, 0, err);
+		(*out)[size] = 0;
+		*len = (size_t)size;
+	}
+	file_close(f);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int file_replace(const char *path, const void *buf, size_t len, struct vimg_error *err)
+{
+	char *tmp = NULL, *dir;
+	struct vimg_file *f;
+	struct stat st;
+	int rc, dfd;
+
+	if (asprintf(&tmp, "%s.vimg-tmp", path) < 0)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	rc = file_open(tmp, FILE_CREATE | FILE_EXCL, &f, err);
+	if (rc) {
+		free(tmp);
+		return rc;
+	}
+	/* Keep the permissions of the file being replaced. */
+	if (stat(path, &st) == 0)
+		(void)fchmod(file_fd(f), st.st_mode & 07777);
+	rc = file_pwrite_full(f, buf, len, 0, err);
+	if (!rc)
+		rc = file_fsync(f, err);
+	file_close(f);
+	if (!rc && rename(tmp, path) != 0)
+		rc = vimg_error_set_errno(err, errno, "renaming %s to %s", tmp, path);
+	if (rc) {
+		unlink(tmp);
+		free(tmp);
+		return rc;
+	}
+	free(tmp);
+	/* The rename is durable only once the directory is synced. */
+	dir = path_dirname(path);
+	dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return 0;
 }

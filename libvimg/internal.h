@@ -80,4 +80,10 @@ int registry_probe(struct vimg_file *f, const char *name, const struct vimg_driv
 /* Score the first sector against every non-raw driver (raw write guard). */
 bool registry_sector0_probes_as_other(const uint8_t *sector, size_t len);
 
+/* ---- warnings (warnings.c) ---------------------------------------------- */
+
+/* Append (key, reason) to *w, creating the list; w NULL means "not asked for". */
+int warnings_add(struct vimg_warnings **w, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -23,6 +23,8 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/partition.c \
 	libvimg/identity.c \
 	libvimg/kvtext.c \
+	libvimg/config.c \
+	libvimg/warnings.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)

@@ -412,6 +412,57 @@ int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_conv
 int vimg_compare(struct vimg_image *a, struct vimg_image *b, bool strict, uint64_t *diff_off,
 		 vimg_progress_fn *progress, void *progress_opaque, struct vimg_error *err);
 
+/* ---- configuration files (key = "value") --------------------------------- */
+
+/*
+ * A VMware dictionary file (.vmx, .vmsd, .vmtx, ...) held losslessly: read
+ * and saved unchanged it is byte-identical; a set changes one line (or adds
+ * one at the end), an unset removes the key's lines. Keys are matched
+ * case-insensitively and keep the case they were written in; values are
+ * UTF-8 here, with VMware's |XX escapes and the file's .encoding undone
+ * (and redone on the lines that change).
+ */
+struct vimg_config;
+
+/* Open and parse path (at most 16 MiB, 1,000,000 lines). */
+int vimg_config_open(const char *path, struct vimg_config **out, struct vimg_error *err);
+/* Accepts NULL; unsaved changes are dropped. */
+void vimg_config_close(struct vimg_config *cfg);
+/* Number of key lines, in file order (duplicates included). */
+size_t vimg_config_count(const struct vimg_config *cfg);
+/* i-th key line's key (as spelled) and decoded value; valid until the next
+ * change or close. NULL past the end. */
+const char *vimg_config_key(const struct vimg_config *cfg, size_t i);
+const char *vimg_config_value(const struct vimg_config *cfg, size_t i);
+/* Effective (last) value of key, or NULL. Valid until the next change. */
+const char *vimg_config_get(const struct vimg_config *cfg, const char *key);
+/* VIMG_EINVAL for a key with blanks, '=', '"' or '#', or a value the file's
+ * encoding cannot hold. */
+int vimg_config_set(struct vimg_config *cfg, const char *key, const char *value,
+		    struct vimg_error *err);
+/* Returns how many lines were removed (0 if the key was absent). */
+int vimg_config_unset(struct vimg_config *cfg, const char *key, struct vimg_error *err);
+/* Whether a set or unset changed the document since open or the last save. */
+bool vimg_config_modified(const struct vimg_config *cfg);
+/* Write the document back to its file atomically (temporary + rename); does
+ * nothing when unmodified, so the file's mtime is kept. */
+int vimg_config_save(struct vimg_config *cfg, struct vimg_error *err);
+
+/* ---- warnings ----------------------------------------------------------- */
+
+/*
+ * What a translation between models could not carry over: each warning names
+ * the setting (a key such as "sound.virtualDev") and why. Calls that may lose
+ * something fill a list the caller frees; nothing is dropped silently.
+ */
+struct vimg_warnings;
+
+size_t vimg_warnings_count(const struct vimg_warnings *w);
+/* NULL past the end; strings live until vimg_warnings_free. */
+const char *vimg_warnings_key(const struct vimg_warnings *w, size_t i);
+const char *vimg_warnings_reason(const struct vimg_warnings *w, size_t i);
+void vimg_warnings_free(struct vimg_warnings *w);
+
 /* ---- boot check (mini KVM launcher) ------------------------------------ */
 
 /* Boot stages, in order; a run reports the highest one reached. */
