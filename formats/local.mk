@@ -17,3 +17,9 @@ include formats/vmdk.mk
 include formats/vhdx.mk
 include formats/vhd.mk
 include formats/vdi.mk
+
+# VMware bundle codecs: configuration, snapshot tree, extra configuration
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/vmx.c \
+	formats/vmsd.c \
+	formats/vmxf.c

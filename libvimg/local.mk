@@ -4,7 +4,7 @@ noinst_LTLIBRARIES = libvimg/libvimg-internal.la
 lib_LTLIBRARIES += libvimg/libvimg.la
 include_HEADERS += libvimg/vimg.h
 noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h \
-	libvimg/crc32c.h libvimg/kvtext.h
+	libvimg/crc32c.h libvimg/kvtext.h libvimg/vm.h
 
 libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/error.c \
@@ -25,6 +25,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/kvtext.c \
 	libvimg/config.c \
 	libvimg/warnings.c \
+	libvimg/vm.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "vm.h"
 
 static const struct vimg_driver *const drivers[] = {
 	&vimg_drv_qcow2,
@@ -131,4 +132,87 @@ bool registry_sector0_probes_as_other(const uint8_t *sector, size_t len)
 	};
 
 	return best_driver(&p, true) >= 0;
+}
+
+/* ---- bundle codecs ------------------------------------------------------------ */
+
+/*
+ * The second table: VM configuration codecs, probed the same way (best score
+ * wins, ties to the earlier entry). The .vmx codec reads the .vmsd and .vmxf
+ * beside it through their own entries.
+ */
+static const struct vimg_codec *const codecs[] = {
+	&vimg_codec_vmx,
+	&vimg_codec_vmsd,
+	&vimg_codec_vmxf,
+};
+
+#define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))
+
+const struct vimg_codec *registry_codec(size_t i)
+{
+	return i < N_CODECS ? codecs[i] : NULL;
+}
+
+const struct vimg_codec *registry_codec_by_name(const char *name)
+{
+	for (size_t i = 0; name && i < N_CODECS; i++)
+		if (!strcmp(codecs[i]->name, name))
+			return codecs[i];
+	return NULL;
+}
+
+const char *vimg_codec_name(size_t i)
+{
+	return i < N_CODECS ? codecs[i]->name : NULL;
+}
+
+const char *vimg_codec_description(const char *codec)
+{
+	const struct vimg_codec *c = registry_codec_by_name(codec);
+
+	return c ? c->description : NULL;
+}
+
+int registry_codec_probe(const char *path, const struct vimg_codec **out,
+			 struct vimg_error *err)
+{
+	struct vimg_probe p = { .name = path };
+	struct vimg_file *f;
+	uint8_t *head;
+	int64_t size;
+	int rc, best = -1, best_score = 0;
+
+	*out = NULL;
+	rc = file_open(path, 0, &f, err);
+	if (rc)
+		return rc;
+	size = file_size(f, err);
+	head = malloc(VIMG_PROBE_HEAD);
+	if (size < 0) {
+		rc = (int)size;
+	} else if (!head) {
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	} else {
+		p.file_size = (uint64_t)size;
+		p.head_len = p.file_size < VIMG_PROBE_HEAD ? p.file_size : VIMG_PROBE_HEAD;
+		p.head = head;
+		rc = file_pread_full(f, head, p.head_len, 0, err);
+	}
+	file_close(f);
+	for (size_t i = 0; !rc && i < N_CODECS; i++) {
+		int score = codecs[i]->probe(&p);
+
+		if (score > best_score) {
+			best_score = score;
+			best = (int)i;
+		}
+	}
+	free(head);
+	if (!rc && best < 0)
+		rc = vimg_error_set(err, VIMG_EFORMAT, "%s: not a VM configuration vimg knows",
+				    path);
+	if (!rc)
+		*out = codecs[best];
+	return rc;
 }

@@ -463,6 +463,149 @@ const char *vimg_warnings_key(const struct vimg_warnings *w, size_t i);
 const char *vimg_warnings_reason(const struct vimg_warnings *w, size_t i);
 void vimg_warnings_free(struct vimg_warnings *w);
 
+/* ---- virtual machines (bundles) ------------------------------------------ */
+
+/*
+ * A VM read from a hypervisor's files (a bundle codec: vmx, ...) into one
+ * normalised model: the pivot every conversion goes through. What the model
+ * has no field for is kept verbatim as "extra" keys. Strings returned live
+ * until the VM is closed or the field changes.
+ */
+struct vimg_vm;
+
+/* i-th registered bundle codec ("vmx", "vmsd", "vmxf"), NULL past the end. */
+const char *vimg_codec_name(size_t i);
+const char *vimg_codec_description(const char *codec);
+
+#define VIMG_VM_ALLOW_ESCAPE (1u << 0) /* files named by the VM may lie outside its folder */
+
+/*
+ * Open a VM: a configuration file (.vmx) or a folder holding exactly one.
+ * codec NULL probes. The files it names beside it (.vmsd snapshot tree,
+ * .vmxf) are read too. Nothing is written.
+ */
+int vimg_vm_open(const char *path, const char *codec, unsigned flags, struct vimg_vm **out,
+		 struct vimg_error *err);
+void vimg_vm_close(struct vimg_vm *vm);
+/* Write the VM's configuration files back (changed lines only, atomically). */
+int vimg_vm_save(struct vimg_vm *vm, struct vimg_error *err);
+
+enum vimg_firmware { VIMG_FIRMWARE_BIOS = 0, VIMG_FIRMWARE_EFI = 1 };
+
+const char *vimg_vm_codec(const struct vimg_vm *vm);
+const char *vimg_vm_config_path(const struct vimg_vm *vm);	/* the .vmx */
+const char *vimg_vm_dir(const struct vimg_vm *vm);		/* its folder */
+const char *vimg_vm_name(const struct vimg_vm *vm);		/* displayName, or NULL */
+const char *vimg_vm_guest_os(const struct vimg_vm *vm);		/* the codec's id ("ubuntu-64") */
+const char *vimg_vm_annotation(const struct vimg_vm *vm);
+/* "uuid.bios", "uuid.location", "vc.uuid" as the codec writes them, or NULL. */
+const char *vimg_vm_uuid(const struct vimg_vm *vm, const char *which);
+enum vimg_firmware vimg_vm_firmware(const struct vimg_vm *vm);
+bool vimg_vm_secure_boot(const struct vimg_vm *vm);
+unsigned vimg_vm_hw_version(const struct vimg_vm *vm);		/* 0 if unknown */
+unsigned vimg_vm_cpus(const struct vimg_vm *vm);
+unsigned vimg_vm_cores_per_socket(const struct vimg_vm *vm);
+uint64_t vimg_vm_memory_mb(const struct vimg_vm *vm);
+/* Firmware variables (.nvram) and suspended state (.vmss) file names, or NULL. */
+const char *vimg_vm_nvram(const struct vimg_vm *vm);
+const char *vimg_vm_suspend_state(const struct vimg_vm *vm);
+
+enum vimg_controller_type {
+	VIMG_CTRL_IDE = 1,
+	VIMG_CTRL_SCSI,		/* model: lsilogic, lsisas1068, pvscsi, buslogic */
+	VIMG_CTRL_SATA,		/* AHCI */
+	VIMG_CTRL_NVME,
+};
+
+struct vimg_vm_controller {
+	const char *id;		/* "scsi0", "sata0", "ide1", "nvme0" */
+	enum vimg_controller_type type;
+	unsigned bus;
+	const char *model;	/* SCSI model, NULL otherwise */
+};
+
+enum vimg_device_kind { VIMG_DEV_DISK = 1, VIMG_DEV_CDROM, VIMG_DEV_FLOPPY };
+
+struct vimg_vm_disk {
+	const char *node;	/* "scsi0:0", "sata0:1", "floppy0" */
+	const char *controller;	/* "scsi0", or NULL for floppies */
+	unsigned unit;
+	enum vimg_device_kind kind;
+	const char *file;	/* as written (relative to the VM's folder), or NULL */
+	const char *device_type; /* "scsi-hardDisk", "cdrom-image", "atapi-cdrom", ... or NULL */
+	const char *mode;	/* "persistent", "independent-persistent", ... or NULL */
+	bool start_connected;
+};
+
+enum vimg_mac_type { VIMG_MAC_GENERATED = 1, VIMG_MAC_STATIC, VIMG_MAC_VPX };
+
+struct vimg_vm_nic {
+	unsigned index;		/* ethernetN */
+	const char *model;	/* "e1000", "e1000e", "vmxnet3", "vlance", ... */
+	enum vimg_mac_type mac_type;
+	const char *mac;	/* "00:0c:29:12:34:56", or NULL if none yet */
+	const char *connection;	/* "bridged", "nat", "hostonly", "custom", ... or NULL */
+	const char *network;	/* networkName / vnet, or NULL */
+	bool start_connected;
+};
+
+enum vimg_port_kind { VIMG_PORT_SERIAL = 1, VIMG_PORT_PARALLEL };
+
+struct vimg_vm_port {
+	enum vimg_port_kind kind;
+	unsigned index;
+	const char *type;	/* "file", "device", "pipe", "network" */
+	const char *target;	/* file, device or pipe name, URI */
+	bool start_connected;
+};
+
+size_t vimg_vm_controller_count(const struct vimg_vm *vm);
+const struct vimg_vm_controller *vimg_vm_controller_get(const struct vimg_vm *vm, size_t i);
+/* Disks, CD-ROMs and floppies of the current state, in configuration order. */
+size_t vimg_vm_disk_count(const struct vimg_vm *vm);
+const struct vimg_vm_disk *vimg_vm_disk_get(const struct vimg_vm *vm, size_t i);
+size_t vimg_vm_nic_count(const struct vimg_vm *vm);
+const struct vimg_vm_nic *vimg_vm_nic_get(const struct vimg_vm *vm, size_t i);
+size_t vimg_vm_port_count(const struct vimg_vm *vm);
+const struct vimg_vm_port *vimg_vm_port_get(const struct vimg_vm *vm, size_t i);
+/* "usb" (and "usb.ehci", "usb.xhci"), "sound", "video": whether present;
+ * "sound" and "video" also have a model or VRAM size in extra keys. */
+bool vimg_vm_has(const struct vimg_vm *vm, const char *device);
+const char *vimg_vm_sound_model(const struct vimg_vm *vm);
+uint64_t vimg_vm_video_vram(const struct vimg_vm *vm);	/* bytes, 0 if unset */
+/* Keys the model has no field for, kept verbatim in file order. */
+size_t vimg_vm_extra_count(const struct vimg_vm *vm);
+const char *vimg_vm_extra_key(const struct vimg_vm *vm, size_t i);
+const char *vimg_vm_extra_value(const struct vimg_vm *vm, size_t i);
+
+/* ---- snapshot tree of a VM --------------------------------------------- */
+
+struct vimg_vm_snapshot_disk {
+	const char *node;	/* "scsi0:0" */
+	const char *file;	/* the disk as the snapshot left it (read-only since) */
+};
+
+struct vimg_vm_snapshot {
+	unsigned uid;		/* > 0 */
+	unsigned parent_uid;	/* 0 for a root */
+	const char *name;
+	const char *description;	/* or "" */
+	const char *state_file;	/* the .vmsn, or NULL (a disk-only snapshot) */
+	int64_t create_time_us;	/* microseconds since 1970, 0 if unknown */
+	size_t n_disks;
+	const struct vimg_vm_snapshot_disk *disks;
+};
+
+/* Snapshots in the order the .vmsd lists them. */
+size_t vimg_vm_snapshot_count(const struct vimg_vm *vm);
+const struct vimg_vm_snapshot *vimg_vm_snapshot_get(const struct vimg_vm *vm, size_t i);
+/* By name or uid text; NULL if none (or several share the name: then err). */
+const struct vimg_vm_snapshot *vimg_vm_snapshot_find(const struct vimg_vm *vm,
+						     const char *name_or_uid,
+						     struct vimg_error *err);
+/* uid of the snapshot the current state runs on, 0 if none. */
+unsigned vimg_vm_snapshot_current(const struct vimg_vm *vm);
+
 /* ---- boot check (mini KVM launcher) ------------------------------------ */
 
 /* Boot stages, in order; a run reports the highest one reached. */

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The VM model as the core and the bundle codecs see it (vimg.h has the
+ * public view). The public device structs are stored as they are, their
+ * strings owned by the model. Codecs fill the model through these fields;
+ * changes made after loading set dirty bits, so a codec writing back to the
+ * file it read rewrites only what changed (doc/architecture.md, "Bundles").
+ */
+#ifndef VIMG_VM_H
+#define VIMG_VM_H
+
+#include "internal.h"
+#include "kvtext.h"
+
+/* Scalar fields changed since load. */
+#define VM_DIRTY_NAME		(1u << 0)
+#define VM_DIRTY_UUID_BIOS	(1u << 1)
+#define VM_DIRTY_UUID_LOCATION	(1u << 2)
+#define VM_DIRTY_VC_UUID	(1u << 3)
+#define VM_DIRTY_NVRAM		(1u << 4)
+#define VM_DIRTY_VMXF		(1u << 5)
+#define VM_DIRTY_SNAPSHOTS	(1u << 6)
+
+/* Bounds on what a configuration may claim. */
+#define VM_MAX_DEVICES 1024
+#define VM_MAX_SNAPSHOTS 4096
+#define VM_MAX_SNAPSHOT_DISKS 256
+
+struct vm_kv {
+	char *key, *value;
+};
+
+struct vm_snapshot {
+	struct vimg_vm_snapshot pub;	/* strings and disks owned here */
+	struct vm_kv *extra;		/* other snapshotN.* keys, suffix after "snapshotN." */
+	size_t n_extra;
+};
+
+struct vimg_vm {
+	unsigned magic, flags;
+	char *path, *dir, *base;	/* config file, its folder, its name without extension */
+	const struct vimg_codec *codec;
+	unsigned dirty;
+
+	char *name, *guest_os, *annotation, *uuid_bios, *uuid_location, *vc_uuid;
+	char *nvram, *suspend, *vmxf, *sound_model;
+	enum vimg_firmware firmware;
+	bool secure_boot, usb, usb_ehci, usb_xhci, sound, video;
+	unsigned hw_version, cpus, cores_per_socket;
+	uint64_t memory_mb, vram;
+
+	struct vimg_vm_controller *ctrls;
+	size_t n_ctrls;
+	struct vimg_vm_disk *disks;
+	bool *disk_dirty;		/* file changed */
+	size_t n_disks;
+	struct vimg_vm_nic *nics;
+	bool *nic_dirty;		/* MAC changed */
+	size_t n_nics;
+	struct vimg_vm_port *ports;
+	size_t n_ports;
+	struct vm_kv *extra;
+	size_t n_extra;
+
+	struct vm_snapshot *snaps;
+	size_t n_snaps;
+	unsigned snap_current, snap_last_uid;
+	char *vmsd_path;		/* where the tree is kept (may not exist yet) */
+
+	/* The documents the VM was read from, kept for lossless saves. */
+	struct kvtext *vmx_doc, *vmsd_doc;
+	char *vmxf_text;
+	size_t vmxf_len;
+	char *vmxf_id;			/* VMId in the .vmxf */
+};
+
+/* ---- the codec contract (one table, registry.c) -------------------------- */
+
+struct vimg_codec {
+	const char *name;
+	const char *description;
+	const char *const *extensions;	/* hints for probing by name */
+	/* 0..100 from the head of the file; no I/O. Required. */
+	int (*probe)(const struct vimg_probe *p);
+	/* Read path into vm: each codec adds what its file holds. Required. */
+	int (*load)(struct vimg_vm *vm, const char *path, struct vimg_error *err);
+	/* Write vm's part held by this codec to path; what the format cannot
+	 * hold goes to *w. NULL: the codec only reads. */
+	int (*save)(struct vimg_vm *vm, const char *path, struct vimg_warnings **w,
+		    struct vimg_error *err);
+};
+
+extern const struct vimg_codec vimg_codec_vmx;
+extern const struct vimg_codec vimg_codec_vmsd;
+extern const struct vimg_codec vimg_codec_vmxf;
+
+const struct vimg_codec *registry_codec(size_t i);
+const struct vimg_codec *registry_codec_by_name(const char *name);
+/* The codec with the best probe score for path (VIMG_EFORMAT if none). */
+int registry_codec_probe(const char *path, const struct vimg_codec **out,
+			 struct vimg_error *err);
+
+/* ---- model helpers (vm.c) ------------------------------------------------- */
+
+bool vm_valid(const struct vimg_vm *vm);
+/* Replace *field with a copy of value (NULL clears); ENOMEM only. */
+int vm_set_str(char **field, const char *value, struct vimg_error *err);
+int vm_add_extra(struct vm_kv **v, size_t *n, const char *key, const char *value,
+		 struct vimg_error *err);
+/* Path of a file the VM names (relative to its folder), under its path
+ * policy; malloc'd. */
+int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vimg_error *err);
+void vm_snapshots_clear(struct vimg_vm *vm);
+/* Check uids, parents and that the tree has no cycle. */
+int vm_snapshots_validate(const struct vimg_vm *vm, struct vimg_error *err);
+struct vm_snapshot *vm_snapshot_by_uid(struct vimg_vm *vm, unsigned uid);
+/* Load a VMware dictionary file into *kv (malloc'd), bounded like vimg_config. */
+int vm_read_dictionary(const char *path, const char *what, struct kvtext **kv,
+		       struct vimg_error *err);
+
+#endif
