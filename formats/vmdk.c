@@ -285,6 +285,8 @@ static int vmdk_open(struct vimg_image *img, struct vimg_file *file, unsigned fl
 			rc = stream_writer_init(e, err);
 			if (rc)
 				return rc;
+			/* A stream is written front to back, once. */
+			image_set_sequential_writes(img);
 		}
 	}
 	image_set_size(img, size);

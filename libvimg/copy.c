@@ -6,7 +6,10 @@
  * a zero-initialised target cost nothing, so the work follows the data, not
  * the virtual size. Workers read, detect zero blocks, compress, and write.
  * Reads and compression run in parallel; writes are committed in job order
- * (sequential host layout, like qemu-img without -W) unless out_of_order.
+ * (sequential host layout, like qemu-img without -W) unless out_of_order,
+ * and always in order when the target's driver takes only ordered writes.
+ * The engine works on an open target (vimg_image_copy), so convert, clone
+ * and snapshot merges share it; vimg_convert only creates the target first.
  * Memory: at most `threads` chunk buffers plus a fixed job ring.
  */
 #include "config.h"
@@ -32,10 +35,10 @@ struct job {
 struct copy {
 	struct vimg_image *src, *dst;
 	const struct vimg_image *base;
-	const struct vimg_convert_opts *o;
+	const struct vimg_copy_opts *o;
 	uint64_t chunk, min_sparse;
 	uint32_t cluster;
-	bool zero_init, compress, ordered;
+	bool zero_init, compress, ordered, keep_dst;
 
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full, turn;
@@ -289,6 +292,36 @@ static bool queue_run(struct copy *c, enum job_kind kind, uint64_t off, uint64_t
 	return queue_range(c, kind, start, end - start);
 }
 
+/*
+ * Queue a run; with keep_dst only the parts the target's own layer does not
+ * hold (merging a parent into a child must not overwrite the child's data).
+ * Returns 0, 1 once the copy has failed, or a negative code.
+ */
+static int queue_kept(struct copy *c, enum job_kind kind, uint64_t off, uint64_t len,
+		      uint64_t *queued, struct vimg_error *err)
+{
+	struct vimg_run run;
+	int rc;
+
+	if (!c->keep_dst)
+		return queue_run(c, kind, off, len, queued) ? 0 : 1;
+	while (len) {
+		rc = vimg_image_block_status(c->dst, off, len, &run, err);
+		if (rc)
+			return rc;
+		run.length = min_u64(run.length, len);
+		if (run.kind == VIMG_RUN_UNALLOCATED) {
+			if (!queue_run(c, kind, off, run.length, queued))
+				return 1;
+		} else {
+			copy_progress(c, run.length);
+		}
+		off += run.length;
+		len -= run.length;
+	}
+	return 0;
+}
+
 static int copy_produce(struct copy *c, struct vimg_error *err)
 {
 	uint64_t off = 0, queued = 0, size = c->src->size;
@@ -303,17 +336,17 @@ static int copy_produce(struct copy *c, struct vimg_error *err)
 			return rc;
 		if (run.kind == VIMG_RUN_DATA || c->min_sparse == 0) {
 			/* -S 0 asks for a fully allocated target: holes are written too. */
-			if (!queue_run(c, JOB_COPY, off, run.length, &queued))
-				return 0;
+			rc = queue_kept(c, JOB_COPY, off, run.length, &queued, err);
 		} else if (run.kind == VIMG_RUN_UNALLOCATED && c->base) {
 			/* Supplied by the target's backing file (-B). */
 			copy_progress(c, run.length);
 		} else if (!c->zero_init) {
-			if (!queue_run(c, JOB_ZERO, off, run.length, &queued))
-				return 0;
+			rc = queue_kept(c, JOB_ZERO, off, run.length, &queued, err);
 		} else {
 			copy_progress(c, run.length);
 		}
+		if (rc)
+			return rc < 0 ? rc : 0;
 		off += run.length;
 	}
 	return 0;
@@ -368,14 +401,59 @@ static int copy_run(struct copy *c, unsigned threads, struct vimg_error *err)
 	return rc;
 }
 
+int vimg_image_copy(struct vimg_image *src, struct vimg_image *dst,
+		    const struct vimg_copy_opts *o, struct vimg_error *err)
+{
+	static const struct vimg_copy_opts defaults = { 0 };
+	struct copy c = { 0 };
+	unsigned threads;
+
+	if (!image_valid(src) || !image_valid(dst))
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_image_copy: invalid arguments");
+	o = o ? o : &defaults;
+	if (!dst->writable)
+		return vimg_error_set(err, VIMG_EROFS, "%s: opened read-only", dst->path);
+	if (dst->size < src->size)
+		return vimg_error_set(err, VIMG_ERANGE,
+				      "%s: target (%llu bytes) is smaller than the source (%llu)",
+				      dst->path, (unsigned long long)dst->size,
+				      (unsigned long long)src->size);
+	if (o->compress && !(dst->drv->compress && dst->drv->write_compressed))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: compression is not supported",
+				      dst->drv->name);
+	if (o->compress && !dst->cluster_size)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: compression needs clusters",
+				      dst->drv->name);
+	threads = o->threads ? o->threads : default_threads();
+	if (threads > MAX_THREADS)
+		return vimg_error_set(err, VIMG_EINVAL, "at most %d threads", MAX_THREADS);
+	if (o->keep_dst_data && dst->sequential_writes)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "%s: a %s stream cannot be merged into", dst->path,
+				      dst->drv->name);
+	c.src = src;
+	c.dst = dst;
+	c.o = o;
+	c.base = o->base;
+	c.min_sparse = o->has_min_sparse ? o->min_sparse : 4096;
+	c.compress = o->compress;
+	c.ordered = !o->out_of_order || dst->sequential_writes;
+	c.cluster = dst->cluster_size;
+	c.zero_init = o->dst_reads_zero && !file_is_block_device(dst->file);
+	c.keep_dst = o->keep_dst_data;
+	c.chunk = max_u64(CHUNK_MIN, c.cluster);
+	return copy_run(&c, threads, err);
+}
+
 int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_convert_opts *o,
 		 struct vimg_error *err)
 {
 	static const struct vimg_convert_opts defaults = { 0 };
-	struct copy c = { 0 };
+	struct vimg_copy_opts co = { 0 };
+	struct vimg_image *target;
 	const char *fmt;
 	const struct vimg_driver *drv;
-	unsigned threads, oflags = VIMG_OPEN_RDWR | (o && o->no_sync ? VIMG_OPEN_NO_SYNC : 0);
+	unsigned oflags = VIMG_OPEN_RDWR | (o && o->no_sync ? VIMG_OPEN_NO_SYNC : 0);
 	int rc, rc2;
 
 	if (!image_valid(src) || !dst)
@@ -388,8 +466,7 @@ int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_conv
 	if (o->compress && !(drv->compress && drv->write_compressed))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: compression is not supported",
 				      fmt);
-	threads = o->threads ? o->threads : default_threads();
-	if (threads > MAX_THREADS)
+	if (o->threads > MAX_THREADS)
 		return vimg_error_set(err, VIMG_EINVAL, "at most %d threads", MAX_THREADS);
 	if (o->backing && (o->create_flags & VIMG_CREATE_ALLOW_ESCAPE))
 		oflags |= VIMG_OPEN_ALLOW_ESCAPE;
@@ -397,23 +474,20 @@ int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_conv
 			       o->create_flags, err);
 	if (rc)
 		return vimg_error_prefix(err, "creating %s", dst);
-	rc = vimg_image_open(dst, fmt, oflags, &c.dst, err);
+	rc = vimg_image_open(dst, fmt, oflags, &target, err);
 	if (rc)
 		return vimg_error_prefix(err, "opening %s", dst);
-	c.src = src;
-	c.o = o;
-	c.base = o->backing ? src->backing : NULL;
-	c.min_sparse = o->has_min_sparse ? o->min_sparse : 4096;
-	c.compress = o->compress;
-	c.ordered = !o->out_of_order;
-	c.cluster = c.dst->cluster_size;
-	c.zero_init = !o->backing && !file_is_block_device(c.dst->file);
-	c.chunk = max_u64(CHUNK_MIN, c.cluster);
-	if (c.compress && !c.cluster) {
-		vimg_image_close(c.dst, NULL);
-		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: compression needs clusters", fmt);
-	}
-	rc = copy_run(&c, threads, err);
-	rc2 = vimg_image_close(c.dst, rc ? NULL : err);
+	co.base = o->backing ? src->backing : NULL;
+	co.compress = o->compress;
+	co.min_sparse = o->min_sparse;
+	co.has_min_sparse = o->has_min_sparse;
+	co.threads = o->threads;
+	co.out_of_order = o->out_of_order;
+	/* A new image reads as zeros except over a backing file. */
+	co.dst_reads_zero = !o->backing;
+	co.progress = o->progress;
+	co.progress_opaque = o->progress_opaque;
+	rc = vimg_image_copy(src, target, &co, err);
+	rc2 = vimg_image_close(target, rc ? NULL : err);
 	return rc ? rc : rc2;
 }

@@ -133,6 +133,9 @@ bool image_is_writable(const struct vimg_image *img);
 unsigned image_open_flags(const struct vimg_image *img);
 void image_set_size(struct vimg_image *img, uint64_t size);
 void image_set_cluster_size(struct vimg_image *img, uint32_t cluster_size);
+/* The format takes writes only in increasing offset order (a stream): the
+ * copy engine then commits in order whatever its caller asked. */
+void image_set_sequential_writes(struct vimg_image *img);
 /* Force the image read-only (corrupt bit, unknown autoclear bits...). */
 void image_set_read_only(struct vimg_image *img);
 /*

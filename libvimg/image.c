@@ -315,6 +315,11 @@ void image_set_cluster_size(struct vimg_image *img, uint32_t cluster_size)
 	img->cluster_size = cluster_size;
 }
 
+void image_set_sequential_writes(struct vimg_image *img)
+{
+	img->sequential_writes = true;
+}
+
 void image_set_read_only(struct vimg_image *img)
 {
 	img->writable = false;

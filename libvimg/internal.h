@@ -29,6 +29,7 @@ struct vimg_image {
 	bool writable;
 	bool probed_raw;		/* raw chosen by probing, not named */
 	bool borrowed;			/* snapshot view or overlay: file, backing not owned */
+	bool sequential_writes;		/* the format accepts writes only in increasing order */
 	uint64_t size;
 	uint32_t cluster_size;
 	char *backing_name;

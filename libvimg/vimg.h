@@ -389,16 +389,43 @@ struct vimg_convert_opts {
 					   above the source's own backing are skipped */
 	const char *backing_format;	/* -F for -B */
 	unsigned threads;		/* -m: worker threads, 0 = automatic */
-	bool out_of_order;		/* -W: allow unordered writes */
+	bool out_of_order;		/* -W: allow unordered writes (a stream target
+					   is still written in order) */
 	bool no_sync;			/* -t unsafe: never fsync the target */
 	unsigned create_flags;		/* VIMG_CREATE_* */
 	vimg_progress_fn *progress;
 	void *progress_opaque;
 };
 
+/* How vimg_image_copy moves data into an image that is already open. */
+struct vimg_copy_opts {
+	const struct vimg_image *base;	/* a layer of src's chain: copy only what the
+					   layers above it hold (NULL: the whole chain) */
+	bool compress;			/* compress every data cluster */
+	uint64_t min_sparse;		/* as vimg_convert_opts */
+	bool has_min_sparse;
+	unsigned threads;		/* 0 = automatic */
+	bool out_of_order;		/* writes may land in any order (ignored when the
+					   target's format takes only ordered writes) */
+	bool dst_reads_zero;		/* the target reads as zeros where not written
+					   (a new image without backing): holes cost nothing */
+	bool keep_dst_data;		/* write only where the target's own layer holds
+					   nothing (merging a parent into its child) */
+	vimg_progress_fn *progress;
+	void *progress_opaque;
+};
+
 /*
- * Create `dst` and copy the whole virtual disk of src (all its chain) into it.
- * Reads only allocated data, keeps zeros sparse, memory stays bounded.
+ * Copy src's virtual disk (or its layers above o->base) into dst, an image
+ * opened writable and at least as large. Work follows the data: holes are
+ * never read, zero blocks stay sparse, memory stays bounded.
+ */
+int vimg_image_copy(struct vimg_image *src, struct vimg_image *dst,
+		    const struct vimg_copy_opts *o, struct vimg_error *err);
+
+/*
+ * Create `dst` and copy the whole virtual disk of src (all its chain) into it
+ * through vimg_image_copy.
  */
 int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_convert_opts *o,
 		 struct vimg_error *err);

@@ -87,6 +87,11 @@ for f in m1.qcow2 m4.qcow2; do
 	qemu-img compare disk.raw "$f" >/dev/null || fail "$f differs"
 done
 
+# -W asks for unordered writes; a stream target is still written in order.
+"$VIMG" convert -W -m 4 -O vmdk -o subformat=streamOptimized disk.raw w.vmdk ||
+	fail "convert -W to streamOptimized"
+qemu-img compare disk.raw w.vmdk >/dev/null || fail "-W streamOptimized differs"
+
 # Usage and image errors.
 expect_status 2 "$VIMG" convert -O no-such-format disk.raw x.img
 expect_status 2 "$VIMG" convert -O qcow2 disk.raw
