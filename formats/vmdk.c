@@ -449,21 +449,14 @@ static int vmdk_read(struct vimg_image *img, void *buf, uint64_t off, size_t len
 
 /* ---- writing ---------------------------------------------------------------- */
 
-/* VMware gives the disk a new CID on its first change after each open. */
-static int update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
+/* Write the descriptor back where it lives (its own file, or embedded). */
+static int desc_write(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
 {
 	struct vimg_file *f = image_file(img);
-	uint32_t cid = id_cid_random();
-	char v[16], *text;
+	char *text;
 	size_t len;
-	int rc;
+	int rc = desc_render(&s->desc, &text, &len, err);
 
-	if (!s->has_desc || s->cid_updated)
-		return 0;
-	snprintf(v, sizeof(v), "%08x", cid);
-	rc = desc_set(&s->desc, "CID", v, err);
-	if (!rc)
-		rc = desc_render(&s->desc, &text, &len, err);
 	if (rc)
 		return rc;
 	if (len > s->desc_cap) {
@@ -488,10 +481,57 @@ static int update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_
 			rc = file_truncate(f, len, err);
 	}
 	free(text);
+	return rc;
+}
+
+/* VMware gives the disk a new CID on its first change after each open. */
+static int update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
+{
+	uint32_t cid = id_cid_random();
+	char v[16];
+	int rc;
+
+	if (!s->has_desc || s->cid_updated)
+		return 0;
+	snprintf(v, sizeof(v), "%08x", cid);
+	rc = desc_set(&s->desc, "CID", v, err);
+	if (!rc)
+		rc = desc_write(img, s, err);
 	if (!rc) {
 		s->cid = cid;
 		s->cid_updated = true;
 	}
+	return rc;
+}
+
+/* Point the delta at another parent (or none), with the parent's CID. */
+static int vmdk_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
+			    struct vimg_error *err)
+{
+	struct vmdk_state *s = image_priv(img);
+	const char *fmt = parent ? vimg_image_format(parent) : NULL;
+	uint32_t pcid = 0xffffffffu;
+	char v[16];
+	int rc;
+
+	if (!s->has_desc)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "vmdk: a disk without a descriptor cannot name a parent");
+	if (parent && (!fmt || strcmp(fmt, "vmdk")))
+		return vimg_error_set(err, VIMG_EBACKING, "vmdk: the parent must be vmdk, not %s",
+				      fmt ? fmt : "unknown");
+	if (parent)
+		pcid = ((struct vmdk_state *)image_priv(parent))->cid;
+	snprintf(v, sizeof(v), "%08x", pcid);
+	rc = desc_set(&s->desc, "parentCID", v, err);
+	if (!rc && name)
+		rc = desc_set(&s->desc, "parentFileNameHint", name, err);
+	else if (!rc)
+		kv_unset(&s->desc.kv, "parentFileNameHint");
+	if (!rc)
+		rc = desc_write(img, s, err);
+	if (!rc)
+		s->parent_cid = pcid;
 	return rc;
 }
 
@@ -679,6 +719,7 @@ const struct vimg_driver vimg_drv_vmdk = {
 	.probe = vmdk_probe,
 	.open = vmdk_open,
 	.backing_opened = vmdk_backing_opened,
+	.set_backing = vmdk_set_backing,
 	.close = vmdk_close,
 	.block_status = vmdk_block_status,
 	.read = vmdk_read,

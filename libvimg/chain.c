@@ -118,3 +118,74 @@ int vimg_image_block_status_above(struct vimg_image *img, const struct vimg_imag
 		*depth = d;
 	return 0;
 }
+
+static bool same_file(struct vimg_file *a, struct vimg_file *b)
+{
+	struct stat sa, sb;
+
+	return a && b && fstat(file_fd(a), &sa) == 0 && fstat(file_fd(b), &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int vimg_image_change_backing(struct vimg_image *img, const char *name, const char *format,
+			      struct vimg_error *err)
+{
+	struct vimg_image *parent = NULL;
+	char *path = NULL, *nname = NULL, *nfmt = NULL;
+	int rc;
+
+	if (!image_valid(img) || (format && !name))
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_image_change_backing: invalid arguments");
+	if (!img->writable)
+		return vimg_error_set(err, VIMG_EROFS, "%s: opened read-only", img->path);
+	if (!img->drv->set_backing)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: changing the backing file is not "
+				      "supported", img->drv->name);
+	if (name) {
+		rc = path_resolve(img->dir, name, img->open_flags & VIMG_OPEN_ALLOW_ESCAPE, &path,
+				  err);
+		if (!rc)
+			rc = vimg_image_open(path, format, img->open_flags & VIMG_OPEN_ALLOW_ESCAPE,
+					     &parent, err);
+		if (rc) {
+			free(path);
+			return vimg_error_prefix(err, "new backing file \"%s\"", name);
+		}
+		for (struct vimg_image *l = parent; l; l = l->backing)
+			if (same_file(l->file, img->file)) {
+				vimg_image_close(parent, NULL);
+				free(path);
+				return vimg_error_set(err, VIMG_EBACKING,
+						      "%s: \"%s\" would make the chain a loop",
+						      img->path, name);
+			}
+		nname = strdup(name);
+		nfmt = strdup(vimg_image_format(parent));
+		if (!nname || !nfmt) {
+			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	image_lock(img, true);
+	rc = img->drv->set_backing(img, name, parent, err);
+	if (!rc) {
+		if (!img->borrowed)
+			vimg_image_close(img->backing, NULL);
+		img->backing = parent;
+		free(img->backing_name);
+		free(img->backing_fmt);
+		free(img->backing_path);
+		img->backing_name = nname;
+		img->backing_fmt = nfmt;
+		img->backing_path = path;
+		parent = NULL;
+		path = nname = nfmt = NULL;
+	}
+	image_unlock(img);
+fail:
+	vimg_image_close(parent, NULL);
+	free(path);
+	free(nname);
+	free(nfmt);
+	return rc;
+}

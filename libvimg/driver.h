@@ -64,6 +64,10 @@ struct vimg_driver {
 	/* Parent opened: check a format-specific link (CID, GUID). Optional. */
 	int (*backing_opened)(struct vimg_image *img, struct vimg_image *parent,
 			      struct vimg_error *err);
+	/* Record a new parent (name as it must be written, the parent opened by
+	 * the core) or none (both NULL), without touching data. Optional. */
+	int (*set_backing)(struct vimg_image *img, const char *name, struct vimg_image *parent,
+			   struct vimg_error *err);
 	/* Free what the driver allocated; cannot fail (flush is called first). Also
 	 * called after a failed open, so it must cope with partly filled state. Required. */
 	void (*close)(struct vimg_image *img);

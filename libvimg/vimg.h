@@ -161,6 +161,16 @@ const char *vimg_image_backing_name(const struct vimg_image *img);
 const char *vimg_image_backing_format(const struct vimg_image *img);
 /* Resolved path of the backing file (whether or not opened), or NULL. */
 const char *vimg_image_backing_path(const struct vimg_image *img);
+/*
+ * Make a writable image's layer refer to another backing file (name as it is
+ * to be recorded, resolved against the image's directory under the path
+ * policy; format NULL probes) or to none (name NULL), without touching its
+ * data: qemu-img rebase -u. The new parent is opened and becomes
+ * vimg_image_backing(img); formats with a parent link check (VMDK parentCID)
+ * record the new parent's identity. VIMG_EBACKING if it would make a loop.
+ */
+int vimg_image_change_backing(struct vimg_image *img, const char *name, const char *format,
+			      struct vimg_error *err);
 /* Bytes the image's files occupy on the host (st_blocks), or a negative code. */
 int64_t vimg_image_disk_size(struct vimg_image *img, struct vimg_error *err);
 /* Call cb for every host file this image layer consists of (not the backing). */
