@@ -141,6 +141,15 @@ void cli_snapshot_line(const struct vimg_snapshot *s);
 /* One snapshot as a JSON object (qemu-img info's "snapshots" entries). */
 void cli_snapshot_json(struct json *j, const struct vimg_snapshot *s);
 
+/* ---- cmd-snapshot-vm.c ----------------------------------------------- */
+
+/* Whether path names a VM bundle (a folder, a .vmx or .vmtx) rather than a disk. */
+bool cli_is_bundle(const char *path);
+/* vimg snapshot on a bundle; argv as the snapshot command got it. */
+int cli_snapshot_vm(const struct cmd *c, int argc, char **argv);
+/* A VM's snapshot tree as the JSON list "snapshots". */
+void cli_vm_snapshots_json(struct json *j, const struct vimg_vm *vm);
+
 /* ---- progress.c ------------------------------------------------------ */
 
 /*

@@ -64,6 +64,9 @@ static int cmd_snapshot_run(int argc, char **argv)
 	struct list_ctx ctx = { .output = OUTPUT_HUMAN };
 	int c, rc;
 
+	/* A VM folder or .vmx: the bundle's snapshot tree (cmd-snapshot-vm.c). */
+	if (argc > 1 && cli_is_bundle(argv[argc - 1]))
+		return cli_snapshot_vm(&cmd_snapshot, argc, argv);
 	while ((c = getopt_long(argc, argv, "hlf:c:d:a:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

@@ -13,6 +13,7 @@ cli_vimg_SOURCES = \
 	cli/cmd-check.c \
 	cli/cmd-map.c \
 	cli/cmd-snapshot.c \
+	cli/cmd-snapshot-vm.c \
 	cli/cmd-formats.c \
 	cli/cmd-boot.c
 cli_vimg_LDADD = libvimg/libvimg.la $(PTHREAD_LIBS)

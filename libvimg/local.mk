@@ -26,6 +26,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/config.c \
 	libvimg/warnings.c \
 	libvimg/vm.c \
+	libvimg/vm-snapshot.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)

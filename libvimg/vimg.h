@@ -643,6 +643,41 @@ const struct vimg_vm_snapshot *vimg_vm_snapshot_find(const struct vimg_vm *vm,
 /* uid of the snapshot the current state runs on, 0 if none. */
 unsigned vimg_vm_snapshot_current(const struct vimg_vm *vm);
 
+#define VIMG_VM_FORCE (1u << 0) /* go ahead although the VM looks running or suspended */
+
+struct vimg_vm_snapshot_opts {
+	unsigned flags;			/* VIMG_VM_FORCE */
+	const char *description;	/* for create, or NULL */
+	vimg_progress_fn *progress;	/* per merged disk, or NULL */
+	void *progress_opaque;
+};
+
+/*
+ * VMware snapshots of a VM's disks (disk-only: no memory state). All of them
+ * refuse with VIMG_EBUSY while the VM looks powered on or suspended (a .lck,
+ * a .vmem without .vmss, checkpoint.vmState) unless VIMG_VM_FORCE, and save
+ * the .vmx and .vmsd (atomically) before deleting any file.
+ *
+ * create: every disk (not independent ones) gets a new delta named as
+ * VMware names them (NAME-000001.vmdk ...); the snapshot keeps the files
+ * that were current. revert: the current deltas are discarded (unless a
+ * snapshot owns them) and fresh deltas are made over the snapshot's files;
+ * other snapshots stay. delete: the snapshot's data is merged so that no
+ * other snapshot's view and not the current state changes (into its only
+ * child, or into each of several children); its children move up to its
+ * parent. consolidate: chain links that nothing names are collapsed;
+ * *collapsed (may be NULL) says how many. Files outside the VM's folder (a
+ * linked clone's template) are never written.
+ */
+int vimg_vm_snapshot_create(struct vimg_vm *vm, const char *name,
+			    const struct vimg_vm_snapshot_opts *o, struct vimg_error *err);
+int vimg_vm_snapshot_revert(struct vimg_vm *vm, const char *name_or_uid,
+			    const struct vimg_vm_snapshot_opts *o, struct vimg_error *err);
+int vimg_vm_snapshot_delete(struct vimg_vm *vm, const char *name_or_uid,
+			    const struct vimg_vm_snapshot_opts *o, struct vimg_error *err);
+int vimg_vm_consolidate(struct vimg_vm *vm, const struct vimg_vm_snapshot_opts *o,
+			unsigned *collapsed, struct vimg_error *err);
+
 /* ---- boot check (mini KVM launcher) ------------------------------------ */
 
 /* Boot stages, in order; a run reports the highest one reached. */

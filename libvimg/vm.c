@@ -96,7 +96,7 @@ int vm_read_dictionary(const char *path, const char *what, struct kvtext **kv,
 
 /* ---- snapshots ---------------------------------------------------------------- */
 
-static void snapshot_free(struct vm_snapshot *s)
+void vm_snapshot_free(struct vm_snapshot *s)
 {
 	free((char *)s->pub.name);
 	free((char *)s->pub.description);
@@ -112,7 +112,7 @@ static void snapshot_free(struct vm_snapshot *s)
 void vm_snapshots_clear(struct vimg_vm *vm)
 {
 	for (size_t i = 0; i < vm->n_snaps; i++)
-		snapshot_free(&vm->snaps[i]);
+		vm_snapshot_free(&vm->snaps[i]);
 	free(vm->snaps);
 	vm->snaps = NULL;
 	vm->n_snaps = 0;

@@ -111,6 +111,10 @@ int vm_add_extra(struct vm_kv **v, size_t *n, const char *key, const char *value
  * policy; malloc'd. */
 int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vimg_error *err);
 void vm_snapshots_clear(struct vimg_vm *vm);
+void vm_snapshot_free(struct vm_snapshot *s);
+/* VIMG_EBUSY naming why, when the VM looks running or suspended (a .lck, a
+ * .vmem without .vmss, checkpoint.vmState), unless flags has VIMG_VM_FORCE. */
+int vm_check_stopped(const struct vimg_vm *vm, unsigned flags, struct vimg_error *err);
 /* Check uids, parents and that the tree has no cycle. */
 int vm_snapshots_validate(const struct vimg_vm *vm, struct vimg_error *err);
 struct vm_snapshot *vm_snapshot_by_uid(struct vimg_vm *vm, unsigned uid);

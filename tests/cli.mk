@@ -12,6 +12,7 @@ CLI_TESTS = \
 	tests/test-check-report.sh \
 	tests/test-map-qemu.sh \
 	tests/test-cli-escape.sh \
-	tests/test-snapshot-list.sh
+	tests/test-snapshot-list.sh \
+	tests/test-snapshot-vm.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS)

@@ -131,3 +131,32 @@ with open(path, 'r+b') as f:
         f.write(block)
 EOF
 }
+
+# make_bundles DIR: build the VMware fixture bundles (fixtures/make-bundles.sh)
+# in DIR; skips without qemu-img and qemu-io.
+make_bundles() {
+	requires qemu-img --version
+	requires qemu-io --version
+	sh "$VIMG_SRCDIR/fixtures/make-bundles.sh" "$1" || fail "make-bundles.sh"
+}
+
+# vm_views VM: one line "LABEL NODE SHA256" for each disk of each snapshot
+# (LABEL its name) and of the current state (LABEL "@current"), sorted: what
+# each view reads, as `vimg convert -O raw` gives it.
+vm_views() {
+	python3 - "$VIMG" "$1" <<'EOF2'
+import hashlib, json, os, subprocess, sys, tempfile
+vimg, vm = sys.argv[1], sys.argv[2]
+d = json.loads(subprocess.run([vimg, 'snapshot', '-l', '--output=json', vm],
+                              check=True, capture_output=True, text=True).stdout)
+folder = os.path.dirname(d['vm'])
+def view(f):
+    with tempfile.TemporaryDirectory() as t:
+        out = os.path.join(t, 'v.raw')
+        subprocess.run([vimg, 'convert', '-O', 'raw', os.path.join(folder, f), out], check=True)
+        return hashlib.sha256(open(out, 'rb').read()).hexdigest()
+lines = [f"{s['name']} {k['node']} {view(k['file'])}" for s in d['snapshots'] for k in s['disks']]
+lines += [f"@current {k['node']} {view(k['file'])}" for k in d['disks']]
+print('\n'.join(sorted(lines)))
+EOF2
+}
