@@ -43,6 +43,7 @@ struct cmd {
 extern const struct cmd cmd_info, cmd_create, cmd_convert, cmd_compare, cmd_check,
 	cmd_map, cmd_snapshot, cmd_formats;
 extern const struct cmd cmd_boot;
+extern const struct cmd cmd_inspect, cmd_clone;
 
 /* ---- opts.c ---------------------------------------------------------- */
 
@@ -134,6 +135,11 @@ void text_emit_init(struct vimg_emit *em, struct text *t, FILE *f, int indent);
 
 /* An emitter that only counts what is emitted (to skip empty sections). */
 void count_emit_init(struct vimg_emit *em, uint64_t *count);
+
+/* Warnings of a translation: "warning: KEY: REASON" lines on stderr, or the
+ * JSON list "warnings" of {key, reason}. */
+void cli_warnings_print(const struct vimg_warnings *w);
+void cli_warnings_json(struct json *j, const struct vimg_warnings *w);
 
 /* Snapshot table in qemu-img's columns: header line, then one line each. */
 void cli_snapshot_header(void);

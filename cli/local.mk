@@ -14,6 +14,8 @@ cli_vimg_SOURCES = \
 	cli/cmd-map.c \
 	cli/cmd-snapshot.c \
 	cli/cmd-snapshot-vm.c \
+	cli/cmd-clone.c \
+	cli/cmd-inspect.c \
 	cli/cmd-formats.c \
 	cli/cmd-boot.c
 cli_vimg_LDADD = libvimg/libvimg.la $(PTHREAD_LIBS)

@@ -379,3 +379,24 @@ void cli_snapshot_json(struct json *j, const struct vimg_snapshot *s)
 		json_u64(j, "icount", s->icount);
 	json_end(j);
 }
+
+/* ---- warnings ----------------------------------------------------------------- */
+
+void cli_warnings_print(const struct vimg_warnings *w)
+{
+	for (size_t i = 0; i < vimg_warnings_count(w); i++)
+		fprintf(stderr, "warning: %s: %s\n", vimg_warnings_key(w, i),
+			vimg_warnings_reason(w, i));
+}
+
+void cli_warnings_json(struct json *j, const struct vimg_warnings *w)
+{
+	json_begin(j, "warnings", true);
+	for (size_t i = 0; i < vimg_warnings_count(w); i++) {
+		json_begin(j, NULL, false);
+		json_str(j, "key", vimg_warnings_key(w, i));
+		json_str(j, "reason", vimg_warnings_reason(w, i));
+		json_end(j);
+	}
+	json_end(j);
+}

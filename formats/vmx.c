@@ -548,6 +548,7 @@ static int apply_dirty(struct vimg_vm *vm, struct kvtext *kv, struct vimg_error 
 		{ VM_DIRTY_VC_UUID, "vc.uuid", offsetof(struct vimg_vm, vc_uuid) },
 		{ VM_DIRTY_NVRAM, "nvram", offsetof(struct vimg_vm, nvram) },
 		{ VM_DIRTY_VMXF, "extendedConfigFile", offsetof(struct vimg_vm, vmxf) },
+		{ VM_DIRTY_SUSPEND, "checkpoint.vmState", offsetof(struct vimg_vm, suspend) },
 	};
 	char key[64];
 	int rc = 0;
@@ -571,6 +572,12 @@ static int apply_dirty(struct vimg_vm *vm, struct kvtext *kv, struct vimg_error 
 	return rc;
 }
 
+/* Host-local state that a copy elsewhere must not carry (VMware rebuilds it). */
+static const char *const host_keys[] = {
+	"sched.swap.derivedName", "migrate.hostLog", "migrate.hostLogState",
+	"migrate.migrationId", "vmci0.id", "checkpoint.vmState.readOnly", NULL,
+};
+
 static int vmx_save(struct vimg_vm *vm, const char *path, struct vimg_warnings **w,
 		    struct vimg_error *err)
 {
@@ -584,6 +591,9 @@ static int vmx_save(struct vimg_vm *vm, const char *path, struct vimg_warnings *
 				      "vmx: writing a .vmx for a VM read from %s is not supported "
 				      "yet", vm->codec->name);
 	rc = apply_dirty(vm, vm->vmx_doc, err);
+	/* Keys that describe where the VM ran do not move with it. */
+	for (size_t i = 0; !rc && host_keys[i] && strcmp(path, vm->origin); i++)
+		kv_unset(vm->vmx_doc, host_keys[i]);
 	if (!rc)
 		rc = kv_render(vm->vmx_doc, &text, &len, err);
 	if (rc)
@@ -627,12 +637,68 @@ static int vmx_probe(const struct vimg_probe *p)
 	return score > 100 ? 100 : score;
 }
 
+/*
+ * Keys VMware products write ('#' stands for any number), for telling a
+ * mistyped key from an unknown one: the typed ones and those seen in real
+ * configurations of ESX 3 to ESXi 8, Workstation, Fusion and GSX.
+ */
+static const char *const vmx_known_keys[] = {
+	"pciBridge#.present", "pciBridge#.pciSlotNumber", "pciBridge#.virtualDev",
+	"pciBridge#.functions", "scsi#:#.present", "scsi#:#.fileName", "scsi#:#.deviceType",
+	"scsi#:#.redo", "scsi#:#.mode", "scsi#:#.startConnected", "ethernet#.present",
+	"ethernet#.addressType", "ethernet#.networkName", "ethernet#.generatedAddress",
+	"ethernet#.virtualDev", "guestOS", "ethernet#.pciSlotNumber", "displayName",
+	"config.version", "virtualHW.version", "scsi#.virtualDev", "scsi#.present", "uuid.bios",
+	".encoding", "nvram", "uuid.location", "vmci#.present", "ide#:#.present",
+	"tools.syncTime", "sched.swap.derivedName", "ide#:#.deviceType", "hpet#.present",
+	"floppy#.present", "vmci#.id", "sched.cpu.units", "sched.cpu.min",
+	"vmotion.checkpointFBSize", "vc.uuid", "toolScripts.beforeSuspend",
+	"toolScripts.beforePowerOff", "toolScripts.afterResume", "toolScripts.afterPowerOn",
+	"scsi#.pciSlotNumber", "cleanShutdown", "userCPUID.#", "tools.upgrade.policy",
+	"sched.mem.shares", "sched.cpu.shares", "powerType.suspend", "ide#:#.fileName",
+	"hostCPUID.#", "guestCPUID.#", "vmci#.pciSlotNumber", "softPowerOff", "powerType.reset",
+	"powerType.powerOff", "ethernet#.uptCompatibility", "tools.remindInstall",
+	"svga.vramSize", "svga.present", "scsi#.sasWWID", "memsize", "floppy#.startConnected",
+	"floppy#.fileName", "floppy#.fileType", "virtualHW.productCompatibility",
+	"sched.scsi#:#.throughputCap", "sched.scsi#:#.shares", "sched.mem.minSize",
+	"sched.mem.min", "extendedConfigFile", "ethernet#.generatedAddressOffset", "numvcpus",
+	"ide#:#.startConnected", "ide#:#.mode", "vmotion.checkpointSVGAPrimarySize",
+	"monitor.phys_bits_used", "floppy#.clientDevice", "sata#:#.present", "sata#:#.fileName",
+	"sata#:#.mode", "numa.autosize.cookie", "migrate.hostLog", "vm.createDate",
+	"replay.supported", "replay.filename", "numa.autosize.vcpu.maxPerVirtualNode",
+	"ide#:#.clientDevice", "svga.guestBackedPrimaryAware", "sched.cpu.latencySensitivity",
+	"sata#:#.deviceType", "sata#.present", "sata#.pciSlotNumber", "powerType.powerOn",
+	"migrate.encryptionMode", "vmotion.svga.mobMaxSize", "vmotion.svga.graphicsMemoryKB",
+	"sched.cpu.affinity", "ethernet#.connectionType", "tools.guest.desktop.autolock",
+	"scsi#.sharedBus", "sata#:#.startConnected", "viv.moid", "evcCompatibilityMode",
+	"usb.present", "toolsInstallManager.updateCounter", "sound.present", "sound.virtualDev",
+	"sound.fileName", "serial#.present", "ftcpt.ftEncryptionMode", "firmware",
+	"ethernet#.address", "disk.EnableUUID", "chipset.onlineStandby",
+	"RemoteDisplay.maxConnections", "vmxstats.filename", "vm.genid",
+	"toolsInstallManager.lastInstallError", "sound.startConnected",
+	"sched.nvme#:#.throughputCap", "sched.nvme#:#.shares", "sata#:#.clientDevice",
+	"nvme#:#.redo", "nvme#:#.present", "nvme#:#.fileName", "nvme#:#.mode", "guestOSAltName",
+	"guestOS.detailed.data", "guestInfo.detailed.data", "deploymentPlatform",
+	"cpuid.coresPerSocket", "annotation", "MemAllowAutoScaleDown", "vm.genidX", "uuid.action",
+	"usb_xhci:#.present", "usb_xhci:#.port", "usb_xhci:#.parent", "usb_xhci:#.deviceType",
+	"usb_xhci.pciSlotNumber", "usb_xhci.present", "usb.vbluetooth.startConnected",
+	"uefi.secureBoot.enabled", "sound.autodetect", "snapshot.action",
+	"serial#.yieldOnMsrRead", "serial#.fileType", "serial#.fileName",
+	"serial#.startConnected", "parallel#.present", "parallel#.fileType", "parallel#.fileName",
+	"parallel#.startConnected", "sched.mem.minsize", "sched.cpu.max", "nvme#.present",
+	"nvme#.pciSlotNumber", "ethernet#.wakeOnPcktRcv", "ethernet#.vnet", "ethernet#.pvnID",
+	"ethernet#.allowGuestConnectionControl", "ethernet#.startConnected", "ehci.present",
+	"cpuid.coresPerSocket.cookie", "chipset.motherboardLayout", "checkpoint.vmState",
+	"ide#.present", NULL,
+};
+
 static const char *const vmx_ext[] = { "vmx", "vmtx", NULL };
 
 const struct vimg_codec vimg_codec_vmx = {
 	.name = "vmx",
 	.description = "VMware VM configuration (.vmx)",
 	.extensions = vmx_ext,
+	.known_keys = vmx_known_keys,
 	.probe = vmx_probe,
 	.load = vmx_load,
 	.save = vmx_save,

@@ -265,6 +265,9 @@ int path_resolve(const char *dir, const char *name, bool allow_escape, char **ou
 		 struct vimg_error *err);
 /* Directory part of path, malloc'd ("." for a bare name). */
 char *path_dirname(const char *path);
+/* to (a file) as a path relative to the directory from_dir, both resolved
+ * through symlinks ("../tmpl/disk.vmdk"); malloc'd, NULL on failure. */
+char *path_relative(const char *from_dir, const char *to);
 
 /* ---- bounded allocation (alloc.c) --------------------------------------- */
 

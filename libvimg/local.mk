@@ -27,6 +27,8 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/warnings.c \
 	libvimg/vm.c \
 	libvimg/vm-snapshot.c \
+	libvimg/vm-clone.c \
+	libvimg/vm-inspect.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS)

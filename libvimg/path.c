@@ -161,3 +161,32 @@ out:
 	free(cpath);
 	return rc;
 }
+
+char *path_relative(const char *from_dir, const char *to)
+{
+	char *a = canonical(from_dir), *b = canonical(to), *out = NULL;
+	size_t i = 0, common = 0, ups = 0, len;
+
+	if (a && b) {
+		/* The longest common prefix that ends at a component boundary. */
+		for (; a[i] && a[i] == b[i]; i++)
+			if (a[i] == '/')
+				common = i;
+		if (!a[i] && b[i] == '/')
+			common = i;
+		for (size_t k = common; a[k]; k++)
+			ups += a[k] == '/' && a[k + 1];
+		len = ups * 3 + strlen(b + common) + 1;
+		out = malloc(len);
+	}
+	if (out) {
+		char *p = out;
+
+		for (size_t k = 0; k < ups; k++)
+			p += sprintf(p, "../");
+		strcpy(p, b + common + (b[common] == '/'));
+	}
+	free(a);
+	free(b);
+	return out;
+}

@@ -678,6 +678,48 @@ int vimg_vm_snapshot_delete(struct vimg_vm *vm, const char *name_or_uid,
 int vimg_vm_consolidate(struct vimg_vm *vm, const struct vimg_vm_snapshot_opts *o,
 			unsigned *collapsed, struct vimg_error *err);
 
+/* ---- inspect ------------------------------------------------------------ */
+
+/*
+ * Describe the VM from its metadata through em (the caller renders it): "vm"
+ * (the model, each disk with its chain of layers: file, format, sizes,
+ * allocation and format facts), "snapshots", "files" (every file in the
+ * folder with its role: config, extra config, snapshot tree, disk, parent,
+ * extent, snapshot state, nvram, suspend state, memory, log, lock, swap,
+ * unused disk, unknown), "problems" and "notes" (lists of {where, what}).
+ * Problems: missing files, broken delta chains (the link and why), absent
+ * snapshot disks, locks, keys that look mistyped; *problems (may be NULL)
+ * gets their count. Opens disks read-only, reads only metadata, writes
+ * nothing; parents outside the folder are read and noted.
+ */
+int vimg_vm_inspect(struct vimg_vm *vm, const struct vimg_emit *em, unsigned *problems,
+		    struct vimg_error *err);
+
+/* ---- clone ---------------------------------------------------------------- */
+
+struct vimg_vm_clone_opts {
+	const char *name;	/* displayName and file names; NULL: NEWDIR's last component */
+	bool linked;		/* deltas over the template's files instead of copies */
+	const char *snapshot;	/* clone this snapshot's state (name or uid); NULL: current */
+	const char *format;	/* full clone: disk format (default vmdk) */
+	const char *options;	/* full clone: create options ("subformat=streamOptimized") */
+	bool new_macs;		/* regenerate static MACs too (generated ones always are) */
+	bool keep_snapshots;	/* not supported yet: VIMG_EUNSUPPORTED */
+	vimg_progress_fn *progress; /* per copied disk */
+	void *progress_opaque;
+};
+
+/*
+ * Clone src into the new (or empty) folder newdir as NAME.vmx with NAME.vmdk,
+ * NAME_1.vmdk, ... (linked: NAME-000001.vmdk, ... over the template's files,
+ * the parent named relative to newdir), NAME.nvram and NAME.vmxf copied, a
+ * new identity (uuid.bios, uuid.location, no vc.uuid, new generated MACs,
+ * new disk CIDs), no snapshots, saved state, logs or locks. The template's
+ * files are only read. What the clone cannot carry goes to *w (may be NULL).
+ */
+int vimg_vm_clone(struct vimg_vm *src, const char *newdir, const struct vimg_vm_clone_opts *o,
+		  struct vimg_warnings **w, struct vimg_error *err);
+
 /* ---- boot check (mini KVM launcher) ------------------------------------ */
 
 /* Boot stages, in order; a run reports the highest one reached. */

@@ -233,6 +233,8 @@ int vimg_vm_open(const char *path, const char *codec, unsigned flags, struct vim
 		goto fail;
 	}
 	rc = vm->codec->load(vm, vm->path, err);
+	if (!rc)
+		rc = vm_set_str(&vm->origin, vm->path, err);
 	if (rc)
 		goto fail;
 	vm->dirty = 0;
@@ -263,6 +265,7 @@ void vimg_vm_close(struct vimg_vm *vm)
 	if (!vm_valid(vm))
 		return;
 	free(vm->path);
+	free(vm->origin);
 	free(vm->dir);
 	free(vm->base);
 	free(vm->name);

@@ -20,6 +20,7 @@
 #define VM_DIRTY_NVRAM		(1u << 4)
 #define VM_DIRTY_VMXF		(1u << 5)
 #define VM_DIRTY_SNAPSHOTS	(1u << 6)
+#define VM_DIRTY_SUSPEND	(1u << 7)
 
 /* Bounds on what a configuration may claim. */
 #define VM_MAX_DEVICES 1024
@@ -39,6 +40,7 @@ struct vm_snapshot {
 struct vimg_vm {
 	unsigned magic, flags;
 	char *path, *dir, *base;	/* config file, its folder, its name without extension */
+	char *origin;			/* the file it was read from (path moves with a clone) */
 	const struct vimg_codec *codec;
 	unsigned dirty;
 
@@ -80,6 +82,9 @@ struct vimg_codec {
 	const char *name;
 	const char *description;
 	const char *const *extensions;	/* hints for probing by name */
+	/* Keys the format defines, '#' for any number (NULL-terminated, may be
+	 * NULL): inspect tells a mistyped key from an unknown one with it. */
+	const char *const *known_keys;
 	/* 0..100 from the head of the file; no I/O. Required. */
 	int (*probe)(const struct vimg_probe *p);
 	/* Read path into vm: each codec adds what its file holds. Required. */
