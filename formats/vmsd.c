@@ -40,7 +40,7 @@ static bool parse_slot(const char *k, unsigned *slot, const char **rest)
 
 	if (strncasecmp(k, "snapshot", 8))
 		return false;
-	for (k += 8; isdigit((unsigned char)*k) && d < 6; k++, d++)
+	for (k += 8; isdigit((unsigned char)*k) && d < 9; k++, d++)
 		v = v * 10 + (unsigned)(*k - '0');
 	if (!d || *k != '.')
 		return false;

@@ -13,6 +13,8 @@ CLI_TESTS = \
 	tests/test-map-qemu.sh \
 	tests/test-cli-escape.sh \
 	tests/test-snapshot-list.sh \
-	tests/test-snapshot-vm.sh
+	tests/test-snapshot-vm.sh \
+	tests/test-clone-vm.sh \
+	tests/test-inspect-vm.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS)
