@@ -1,7 +1,8 @@
 # Core unit tests (Check) and core-level shell tests.
 if HAVE_CHECK
 CORE_CHECKS = tests/check-error tests/check-path tests/check-opts tests/check-registry \
-	tests/check-io tests/check-chain tests/check-copy tests/check-kvtext
+	tests/check-io tests/check-chain tests/check-copy tests/check-kvtext \
+	tests/check-vmx
 check_PROGRAMS += $(CORE_CHECKS)
 TESTS += $(CORE_CHECKS)
 tests_check_error_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
@@ -12,6 +13,7 @@ tests_check_io_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 tests_check_chain_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 tests_check_copy_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 tests_check_kvtext_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
+tests_check_vmx_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 endif
 TESTS += tests/test-lib-exports.sh tests/test-fixtures-sums.sh
 EXTRA_DIST += tests/test-lib-exports.sh tests/test-fixtures-sums.sh

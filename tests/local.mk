@@ -2,6 +2,7 @@
 # Fragments: tests/core.mk (core), tests/qcow2.mk (qcow2), tests/cli.mk (CLI).
 AM_TESTS_ENVIRONMENT = \
 	VIMG_FIXTURES='$(abs_top_srcdir)/fixtures'; export VIMG_FIXTURES; \
+	VIMG_CORPUS="$${VIMG_CORPUS:-$(abs_top_srcdir)/../shared/corpus}"; export VIMG_CORPUS; \
 	VIMG_SRCDIR='$(abs_top_srcdir)'; export VIMG_SRCDIR; \
 	VIMG_BUILDDIR='$(abs_top_builddir)'; export VIMG_BUILDDIR; \
 	VIMG='$(abs_top_builddir)/cli/vimg'; export VIMG;
