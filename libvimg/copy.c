@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The copy engine behind vimg_convert (DESIGN.md "The copy engine"). One
+ * The copy engine behind vimg_convert (doc/architecture.md, "The copy engine"). One
  * producer walks the source chain's block status and queues jobs only for
  * ranges that hold data (or zeros the target must be told about); holes on
  * a zero-initialised target cost nothing, so the work follows the data, not

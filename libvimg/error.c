@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The error object (STYLE.md "Error reporting"): set once so the first,
+ * The error object (doc/architecture.md): set once so the first,
  * deepest cause wins; callers prefix context on the way up. Nothing here
  * allocates, so out-of-memory can still be reported. Also the log hook.
  */

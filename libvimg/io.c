@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The I/O path shared by every format (STYLE.md "How backing chains compose"):
+ * The I/O path shared by every format (doc/architecture.md, "Disk drivers"):
  * requests are bounds-checked here, then served by looping over the top
  * layer's block status. Plain DATA runs are read straight from the host file
  * (short reads and EOF handled once, in file.c), compressed or encoded runs

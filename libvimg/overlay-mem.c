@@ -3,7 +3,7 @@
  * The in-memory overlay: an unregistered driver, "mem", whose layer keeps
  * every write in 64 KiB copy-on-write chunks (an open-addressing hash table)
  * and whose backing is the image below it. The core reads through it like
- * any two-level chain (STYLE.md: overlays are just a top layer): chunks
+ * any two-level chain (overlays are just a top layer): chunks
  * written are DATA, the rest UNALLOCATED, served by the image. The image is
  * borrowed: never written, never closed. vimg boot gives it to the guest so
  * that a boot check cannot change a byte of the image.

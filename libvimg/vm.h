@@ -4,7 +4,7 @@
  * public view). The public device structs are stored as they are, their
  * strings owned by the model. Codecs fill the model through these fields;
  * changes made after loading set dirty bits, so a codec writing back to the
- * file it read rewrites only what changed (doc/architecture.md, "Bundles").
+ * file it read rewrites only what changed (doc/architecture.md, "VM bundles").
  */
 #ifndef VIMG_VM_H
 #define VIMG_VM_H

@@ -8,6 +8,9 @@ man_MANS += \
 	man/vimg-check.1 \
 	man/vimg-map.1 \
 	man/vimg-snapshot.1 \
+	man/vimg-inspect.1 \
+	man/vimg-clone.1 \
+	man/vimg-vmx.5 \
 	man/vimgmount.1 \
 	man/vimg-boot.1 \
 	man/libvimg.3 \

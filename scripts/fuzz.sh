@@ -35,6 +35,13 @@ for h in $harnesses; do
 		*) [ -f "$f" ] && cp "$f" "corpus-$h/" ;;
 		esac
 	done
+	# The bundle codecs are seeded with real configurations.
+	if [ "$h" = vmx ]; then
+		cp "$top"/fixtures/vmware/*.vmsd "corpus-$h/"
+		for f in "$top"/../shared/corpus/vmx/*/*.vmx; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
 	vhdx) max_len=8388608 ;;
