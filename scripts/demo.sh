@@ -92,5 +92,17 @@ if command -v qemu-img >/dev/null 2>&1; then
 	run qemu-img compare disk.raw disk.vdi
 fi
 
+if command -v qemu-img >/dev/null 2>&1 && command -v qemu-io >/dev/null 2>&1; then
+	echo
+	echo "=== a VMware VM: inspect, snapshot, clone"
+	run sh "$top/fixtures/make-bundles.sh" vms
+	run "$vimg" inspect vms/chain
+	run "$vimg" snapshot -l vms/chain
+	run "$vimg" snapshot -d two vms/chain
+	run "$vimg" snapshot -c after-demo vms/chain
+	run "$vimg" clone --linked vms/esx-efi vms/esx-clone
+	run "$vimg" inspect --output=json vms/esx-clone
+fi
+
 echo
 echo "demo OK"
