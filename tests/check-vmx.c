@@ -213,6 +213,41 @@ START_TEST(model_fields)
 }
 END_TEST
 
+START_TEST(vmxf_edited_in_place)
+{
+	static const char vmxf[] =
+		"<?xml version=\"1.0\"?>\n<Foundry>\n<VM>\n"
+		"<VMId type=\"string\">52 0c 6b 44 4a 3f 1d 6e-8d 61 2b 3c 4d 5e 6f 70</VMId>\n"
+		"<ClientMetaData>\n<clientMetaDataAttributes/>\n<HistoryEventList/>"
+		"</ClientMetaData>\n<vmxPathName type=\"string\">x.vmx</vmxPathName></VM></Foundry>\n";
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_vm *vm;
+	char *text;
+	size_t n;
+
+	put(test_path("x.vmx"), "displayName = \"x\"\nextendedConfigFile = \"x.vmxf\"\n");
+	put(test_path("x.vmxf"), vmxf);
+	ck_assert_vimg_ok(vimg_vm_open(test_path("x.vmx"), NULL, 0, &vm, &err), &err);
+	ck_assert_str_eq(vm->vmxf_id, "52 0c 6b 44 4a 3f 1d 6e-8d 61 2b 3c 4d 5e 6f 70");
+	/* Written again unchanged: the same bytes. */
+	vm->dirty |= VM_DIRTY_VMXF;
+	ck_assert_vimg_ok(vimg_vm_save(vm, &err), &err);
+	text = slurp(test_path("x.vmxf"), &n);
+	ck_assert_str_eq(text, vmxf);
+	free(text);
+	/* A new id changes that element only. */
+	ck_assert_vimg_ok(vm_set_str(&vm->vmxf_id, "52 00 00 00 00 00 00 00-00 00 00 00 00 00 00 01",
+				     &err), &err);
+	vm->dirty |= VM_DIRTY_VMXF;
+	ck_assert_vimg_ok(vimg_vm_save(vm, &err), &err);
+	text = slurp(test_path("x.vmxf"), &n);
+	ck_assert_uint_eq(n, sizeof(vmxf) - 1);
+	ck_assert_ptr_nonnull(strstr(text, ">52 00 00 00 00 00 00 00-00 00 00 00 00 00 00 01</VMId>"));
+	free(text);
+	vimg_vm_close(vm);
+}
+END_TEST
+
 START_TEST(bad_trees)
 {
 	static const struct {
@@ -252,6 +287,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, corpus_vmx_round_trip);
 	tcase_add_test(tc, real_vmsd_round_trip);
 	tcase_add_test(tc, model_fields);
+	tcase_add_test(tc, vmxf_edited_in_place);
 	tcase_add_test(tc, bad_trees);
 	suite_add_tcase(s, tc);
 	return s;
