@@ -16,6 +16,7 @@ cli_vimg_SOURCES = \
 	cli/cmd-snapshot-vm.c \
 	cli/cmd-clone.c \
 	cli/cmd-inspect.c \
+	cli/cmd-config.c \
 	cli/cmd-formats.c \
 	cli/cmd-boot.c
 cli_vimg_LDADD = libvimg/libvimg.la $(PTHREAD_LIBS)

@@ -568,6 +568,10 @@ int kv_insert(struct kvtext *kv, size_t pos, const char *key, const char *value,
 
 void kv_remove_line(struct kvtext *kv, size_t i)
 {
+	/* A document without a final end of line keeps that when its last line
+	 * goes, so adding a key and removing it again restores the bytes. */
+	if (i + 1 == kv->n && i > 0 && !kv->lines[i].eol)
+		kv->lines[i - 1].eol = 0;
 	line_free(&kv->lines[i]);
 	memmove(kv->lines + i, kv->lines + i + 1, (kv->n - i - 1) * sizeof(*kv->lines));
 	kv->n--;

@@ -10,6 +10,7 @@ man_MANS += \
 	man/vimg-snapshot.1 \
 	man/vimg-inspect.1 \
 	man/vimg-clone.1 \
+	man/vimg-config.1 \
 	man/vimg-vmx.5 \
 	man/vimgmount.1 \
 	man/vimg-boot.1 \

@@ -87,6 +87,17 @@ START_TEST(round_trip_and_edits)
 	out = render(&kv);
 	ck_assert_str_eq(out, text);
 	free(out);
+	/* The same across a save: the rendered document, parsed again, gives
+	 * the original back once the key goes. */
+	ck_assert_vimg_ok(kv_set(&kv, "other.key", "1", &err), &err);
+	out = render(&kv);
+	kv_free(&kv);
+	parse(&kv, out, KV_ESCAPES);
+	free(out);
+	ck_assert_uint_eq(kv_unset(&kv, "other.key"), 1);
+	out = render(&kv);
+	ck_assert_str_eq(out, text);
+	free(out);
 	/* Unset removes duplicates too. */
 	ck_assert_uint_eq(kv_unset(&kv, "key"), 2);
 	ck_assert_ptr_null(kv_get(&kv, "key"));

@@ -15,6 +15,7 @@ CLI_TESTS = \
 	tests/test-snapshot-list.sh \
 	tests/test-snapshot-vm.sh \
 	tests/test-clone-vm.sh \
-	tests/test-inspect-vm.sh
+	tests/test-inspect-vm.sh \
+	tests/test-config-roundtrip.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS)

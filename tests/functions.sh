@@ -160,3 +160,10 @@ lines += [f"@current {k['node']} {view(k['file'])}" for k in d['disks']]
 print('\n'.join(sorted(lines)))
 EOF2
 }
+
+# corpus_dir: print the shared real-world corpus folder ($VIMG_CORPUS, set by
+# tests/local.mk), or fail when it is absent (callers skip with 77 or go on).
+corpus_dir() {
+	[ -n "${VIMG_CORPUS:-}" ] && [ -d "$VIMG_CORPUS" ] || return 1
+	printf '%s\n' "$VIMG_CORPUS"
+}
