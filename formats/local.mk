@@ -11,6 +11,7 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/qcow2-refcount.c \
 	formats/qcow2-compress.c \
 	formats/qcow2-snapshot.c \
+	formats/qcow2-snapshot-write.c \
 	formats/qcow2-create.c \
 	formats/qcow2-check.c
 include formats/vmdk.mk

@@ -139,37 +139,25 @@ int qcow2_snapshot_list(struct vimg_image *img,
 	return 0;
 }
 
-int qcow2_snapshot_open(struct vimg_image *img, const char *id_or_name, struct vimg_image *view,
-			struct vimg_error *err)
+const struct qcow2_snapshot *qcow2_snapshot_find(const struct qcow2 *s, const char *id_or_name)
 {
-	struct qcow2 *s = qcow2_priv(img), *v = qcow2_priv(view);
-	const struct qcow2_snapshot *sn = NULL;
-	uint64_t end, cover, need;
+	for (uint32_t i = 0; i < s->nb_snaps; i++)
+		if (strcmp(s->snaps[i].id, id_or_name) == 0)
+			return &s->snaps[i];
+	for (uint32_t i = 0; i < s->nb_snaps; i++)
+		if (strcmp(s->snaps[i].name, id_or_name) == 0)
+			return &s->snaps[i];
+	return NULL;
+}
+
+int qcow2_snapshot_l1_load(struct qcow2 *s, const struct qcow2_snapshot *sn, uint64_t **out,
+			   struct vimg_error *err)
+{
+	uint64_t end, cover, need, *l1;
 	uint8_t *raw;
 	int rc;
 
-	for (uint32_t i = 0; i < s->nb_snaps && !sn; i++)
-		if (strcmp(s->snaps[i].id, id_or_name) == 0)
-			sn = &s->snaps[i];
-	for (uint32_t i = 0; i < s->nb_snaps && !sn; i++)
-		if (strcmp(s->snaps[i].name, id_or_name) == 0)
-			sn = &s->snaps[i];
-	if (!sn)
-		return vimg_error_set(err, VIMG_ENOENT, "qcow2: no snapshot \"%s\"", id_or_name);
-
-	*v = *s;
-	v->is_view = true;
-	v->writable = false;
-	v->img = view;
-	v->own_data_file = false;
-	memset(&v->l2c, 0, sizeof(v->l2c));
-	memset(&v->rbc, 0, sizeof(v->rbc));
-	v->l1 = NULL;
-	v->rt = NULL;
-	v->dc_buf = NULL;
-	v->dc_entry = 0;
-	v->h.size = sn->disk_size;
-
+	*out = NULL;
 	if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES)
 		return vimg_error_set(err, VIMG_ECORRUPT,
 				      "qcow2: snapshot %s: L1 size %u exceeds limit", sn->id,
@@ -193,22 +181,55 @@ int qcow2_snapshot_open(struct vimg_image *img, const char *id_or_name, struct v
 				      "(offset 0x%" PRIx64 ")",
 				      sn->id, sn->l1_table_offset);
 	rc = vimg_alloc_table(sn->l1_size ? sn->l1_size : 1, sizeof(uint64_t), QCOW2_MAX_L1_BYTES,
-			      "qcow2: snapshot L1 size", (void **)&v->l1, err);
+			      "qcow2: snapshot L1 size", (void **)&l1, err);
+	if (rc)
+		return rc;
+	if (sn->l1_size) {
+		raw = malloc((size_t)sn->l1_size * 8);
+		if (!raw) {
+			free(l1);
+			return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
+		}
+		rc = file_pread_full(s->file, raw, (size_t)sn->l1_size * 8, sn->l1_table_offset, err);
+		for (uint32_t i = 0; rc == 0 && i < sn->l1_size; i++)
+			l1[i] = ld_be64(raw + 8 * (size_t)i);
+		free(raw);
+		if (rc) {
+			free(l1);
+			return rc;
+		}
+	}
+	*out = l1;
+	return 0;
+}
+
+int qcow2_snapshot_open(struct vimg_image *img, const char *id_or_name, struct vimg_image *view,
+			struct vimg_error *err)
+{
+	struct qcow2 *s = qcow2_priv(img), *v = qcow2_priv(view);
+	const struct qcow2_snapshot *sn = qcow2_snapshot_find(s, id_or_name);
+	int rc;
+
+	if (!sn)
+		return vimg_error_set(err, VIMG_ENOENT, "qcow2: no snapshot \"%s\"", id_or_name);
+
+	*v = *s;
+	v->is_view = true;
+	v->writable = false;
+	v->img = view;
+	v->own_data_file = false;
+	memset(&v->l2c, 0, sizeof(v->l2c));
+	memset(&v->rbc, 0, sizeof(v->rbc));
+	v->l1 = NULL;
+	v->rt = NULL;
+	v->dc_buf = NULL;
+	v->dc_entry = 0;
+	v->h.size = sn->disk_size;
+	rc = qcow2_snapshot_l1_load(s, sn, &v->l1, err);
 	if (rc)
 		return rc;
 	v->l1_size = sn->l1_size;
 	v->l1_offset = sn->l1_table_offset;
-	if (sn->l1_size) {
-		raw = malloc((size_t)sn->l1_size * 8);
-		if (!raw)
-			return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-		rc = file_pread_full(s->file, raw, (size_t)sn->l1_size * 8, sn->l1_table_offset, err);
-		for (uint32_t i = 0; rc == 0 && i < sn->l1_size; i++)
-			v->l1[i] = ld_be64(raw + 8 * (size_t)i);
-		free(raw);
-		if (rc)
-			return rc;
-	}
 	image_set_size(view, sn->disk_size);
 	return 0;
 }

@@ -602,4 +602,7 @@ const struct vimg_driver vimg_drv_qcow2 = {
 	.files = qcow2_files,
 	.snapshot_list = qcow2_snapshot_list,
 	.snapshot_open = qcow2_snapshot_open,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
 };

@@ -324,6 +324,19 @@ int qcow2_snapshot_list(struct vimg_image *img,
 			struct vimg_error *err);
 int qcow2_snapshot_open(struct vimg_image *img, const char *id_or_name, struct vimg_image *view,
 			struct vimg_error *err);
+/* By id first, then by name (qemu's order); NULL if none. */
+const struct qcow2_snapshot *qcow2_snapshot_find(const struct qcow2 *s, const char *id_or_name);
+/* A snapshot's L1 table, validated against the file (malloc'd, native order). */
+int qcow2_snapshot_l1_load(struct qcow2 *s, const struct qcow2_snapshot *sn, uint64_t **l1,
+			   struct vimg_error *err);
+
+/* ---- qcow2-snapshot-write.c ---------------------------------------------- */
+
+int qcow2_snapshot_create(struct vimg_image *img, const char *name, struct vimg_error *err);
+int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
+			 struct vimg_error *err);
+int qcow2_snapshot_delete(struct vimg_image *img, const char *id_or_name,
+			  struct vimg_error *err);
 
 /* ---- qcow2-create.c ----------------------------------------------------- */
 

@@ -113,6 +113,13 @@ struct vimg_driver {
 	/* Fill `view` (made by image_view_new) as a read-only snapshot view. */
 	int (*snapshot_open)(struct vimg_image *img, const char *id_or_name,
 			     struct vimg_image *view, struct vimg_error *err);
+	/* Internal snapshots of the active state: take one named `name`, make
+	 * one (by id or name) the active state, delete one. Optional. */
+	int (*snapshot_create)(struct vimg_image *img, const char *name, struct vimg_error *err);
+	int (*snapshot_apply)(struct vimg_image *img, const char *id_or_name,
+			      struct vimg_error *err);
+	int (*snapshot_delete)(struct vimg_image *img, const char *id_or_name,
+			       struct vimg_error *err);
 };
 
 /* The registered drivers (registry.c). */

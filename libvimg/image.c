@@ -387,6 +387,45 @@ int vimg_image_snapshot_list(struct vimg_image *img,
 	return rc;
 }
 
+/* One snapshot-changing call: checks, the write lock, the driver op. */
+static int snapshot_change(struct vimg_image *img, const char *arg,
+			   int (*op)(struct vimg_image *, const char *, struct vimg_error *),
+			   struct vimg_error *err)
+{
+	int rc;
+
+	if (!image_valid(img) || !arg)
+		return vimg_error_set(err, VIMG_EINVAL, "snapshot: invalid arguments");
+	if (!op)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: internal snapshots are not "
+				      "supported", img->drv->name);
+	if (!img->writable)
+		return vimg_error_set(err, VIMG_EROFS, "%s: opened read-only", img->path);
+	image_lock(img, true);
+	rc = op(img, arg, err);
+	image_unlock(img);
+	return rc;
+}
+
+int vimg_image_snapshot_create(struct vimg_image *img, const char *name, struct vimg_error *err)
+{
+	return snapshot_change(img, name, image_valid(img) ? img->drv->snapshot_create : NULL, err);
+}
+
+int vimg_image_snapshot_apply(struct vimg_image *img, const char *id_or_name,
+			      struct vimg_error *err)
+{
+	return snapshot_change(img, id_or_name, image_valid(img) ? img->drv->snapshot_apply : NULL,
+			       err);
+}
+
+int vimg_image_snapshot_delete(struct vimg_image *img, const char *id_or_name,
+			       struct vimg_error *err)
+{
+	return snapshot_change(img, id_or_name,
+			       image_valid(img) ? img->drv->snapshot_delete : NULL, err);
+}
+
 int vimg_image_snapshot_open(struct vimg_image *img, const char *id_or_name,
 			     struct vimg_image **view, struct vimg_error *err)
 {

@@ -292,6 +292,21 @@ int vimg_image_snapshot_list(struct vimg_image *img,
 			     int (*cb)(void *opaque, const struct vimg_snapshot *s),
 			     void *opaque, struct vimg_error *err);
 /*
+ * Internal snapshots, as qemu-img snapshot -c/-a/-d does them (qcow2): take a
+ * snapshot named `name` of the active state (VIMG_EINVAL if one has that
+ * name); make the snapshot with that id or name the active state (the
+ * virtual size follows it); delete a snapshot. The image must be open
+ * writable (VIMG_EROFS otherwise); VIMG_EUNSUPPORTED for formats without
+ * internal snapshots, VIMG_ENOENT for an unknown snapshot. An interrupted
+ * operation leaves at worst leaked clusters.
+ */
+int vimg_image_snapshot_create(struct vimg_image *img, const char *name,
+			       struct vimg_error *err);
+int vimg_image_snapshot_apply(struct vimg_image *img, const char *id_or_name,
+			      struct vimg_error *err);
+int vimg_image_snapshot_delete(struct vimg_image *img, const char *id_or_name,
+			       struct vimg_error *err);
+/*
  * Open a read-only view of an internal snapshot by id or name. The view shares
  * img's files and backing; close it with vimg_image_close before img.
  */

@@ -13,6 +13,7 @@ CLI_TESTS = \
 	tests/test-map-qemu.sh \
 	tests/test-cli-escape.sh \
 	tests/test-snapshot-list.sh \
+	tests/test-snapshot-qemu.sh \
 	tests/test-snapshot-vm.sh \
 	tests/test-clone-vm.sh \
 	tests/test-inspect-vm.sh \

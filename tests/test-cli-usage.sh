@@ -12,7 +12,7 @@ grep -q '^vimg [0-9]' out || fail "--version output: $(cat out)"
 
 expect_status 0 "$VIMG" --help
 cp out help.txt
-for cmd in info create convert compare check map snapshot formats; do
+for cmd in info create convert compare check map snapshot formats inspect clone config; do
 	grep -q "^  $cmd " help.txt || fail "--help does not list $cmd"
 	expect_status 0 "$VIMG" "$cmd" --help
 	grep -q "^Usage: vimg $cmd" out || fail "$cmd --help: $(head -n 1 out)"
@@ -40,10 +40,10 @@ expect_status 2 "$VIMG" convert onlyone
 expect_status 2 "$VIMG" map
 expect_status 2 "$VIMG" check -r sometimes x
 expect_status 2 "$VIMG" snapshot x
-expect_status 2 "$VIMG" snapshot -c snap x
-grep -q 'not supported yet' err || fail "snapshot -c message"
-expect_status 2 "$VIMG" snapshot -d snap x
-expect_status 2 "$VIMG" snapshot -a snap x
+expect_status 2 "$VIMG" snapshot -c snap -a snap x
+expect_status 2 "$VIMG" inspect
+expect_status 2 "$VIMG" clone only-one
+expect_status 2 "$VIMG" config
 
 # Image errors exit 1 with exactly one message line.
 expect_status 1 "$VIMG" info does-not-exist.img
