@@ -581,9 +581,7 @@ const struct vimg_driver vimg_drv_qcow2 = {
 	.description = "QEMU copy-on-write v2/v3",
 	.extensions = qcow2_extensions,
 	.priv_size = sizeof(struct qcow2),
-	.features = VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE | VIMG_FEAT_BACKING |
-		    VIMG_FEAT_SNAPSHOTS | VIMG_FEAT_CHECK | VIMG_FEAT_REPAIR |
-		    VIMG_FEAT_MULTI_FILE | VIMG_FEAT_COMPRESS,
+	.features = VIMG_FEAT_BACKING | VIMG_FEAT_REPAIR | VIMG_FEAT_MULTI_FILE,
 	.thread_model = VIMG_THREAD_SERIALIZE,
 	.create_opts = qcow2_create_opts,
 	.probe = qcow2_probe,

@@ -511,7 +511,6 @@ const struct vimg_driver vimg_drv_vdi = {
 	.description = "VirtualBox disk image: static and dynamic",
 	.extensions = vdi_extensions,
 	.priv_size = sizeof(struct vdi),
-	.features = VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE | VIMG_FEAT_CHECK,
 	.thread_model = VIMG_THREAD_SERIALIZE,
 	.create_opts = vdi_create_opts,
 	.probe = vdi_probe,

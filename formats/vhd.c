@@ -682,8 +682,7 @@ const struct vimg_driver vimg_drv_vhd = {
 	.description = "Microsoft Virtual Hard Disk (qemu: vpc): fixed, dynamic, differencing",
 	.extensions = vhd_extensions,
 	.priv_size = sizeof(struct vhd),
-	.features = VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE | VIMG_FEAT_BACKING |
-		    VIMG_FEAT_CHECK,
+	.features = VIMG_FEAT_BACKING,
 	.thread_model = VIMG_THREAD_SERIALIZE,
 	.create_opts = vhd_create_opts,
 	.probe = vhd_probe,

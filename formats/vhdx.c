@@ -605,8 +605,7 @@ const struct vimg_driver vimg_drv_vhdx = {
 	.description = "Microsoft Hyper-V VHDX: fixed, dynamic, differencing, with log",
 	.extensions = vhdx_extensions,
 	.priv_size = sizeof(struct vhdx),
-	.features = VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE | VIMG_FEAT_BACKING |
-		    VIMG_FEAT_CHECK,
+	.features = VIMG_FEAT_BACKING,
 	.thread_model = VIMG_THREAD_SERIALIZE,
 	.create_opts = vhdx_create_opts,
 	.probe = vhdx_probe,

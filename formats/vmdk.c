@@ -712,8 +712,7 @@ const struct vimg_driver vimg_drv_vmdk = {
 	.description = "VMware virtual disk: descriptor, sparse, flat, stream, COWD, seSparse",
 	.extensions = vmdk_extensions,
 	.priv_size = sizeof(struct vmdk_state),
-	.features = VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE | VIMG_FEAT_BACKING |
-		    VIMG_FEAT_CHECK | VIMG_FEAT_MULTI_FILE,
+	.features = VIMG_FEAT_BACKING | VIMG_FEAT_MULTI_FILE,
 	.thread_model = VIMG_THREAD_SERIALIZE,
 	.create_opts = vmdk_create_opts,
 	.probe = vmdk_probe,

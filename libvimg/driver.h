@@ -49,7 +49,10 @@ struct vimg_driver {
 	const char *description;
 	const char *const *extensions;	/* NULL-terminated, hints only */
 	size_t priv_size;		/* zeroed state the core allocates before open */
-	unsigned features;		/* VIMG_FEAT_* */
+	/* Only what the callbacks cannot say: VIMG_FEAT_BACKING, _REPAIR,
+	 * _MULTI_FILE, _PROBE_WEAK. READ, WRITE, CREATE, CHECK, SNAPSHOTS and
+	 * COMPRESS follow from the callbacks filled (registry_features). */
+	unsigned features;
 	enum vimg_thread_model thread_model;
 	const struct vimg_opt_desc *create_opts;
 
@@ -131,6 +134,8 @@ extern const struct vimg_driver vimg_drv_vhd;
 extern const struct vimg_driver vimg_drv_vdi;
 
 const struct vimg_driver *registry_driver(size_t i);
+/* A driver's VIMG_FEAT_* bits: the declared ones and those its callbacks imply. */
+unsigned registry_features(const struct vimg_driver *d);
 const struct vimg_driver *registry_by_name(const char *name);
 
 /* ---- image accessors for drivers (image.c) --------------------------- */

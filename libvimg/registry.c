@@ -49,11 +49,21 @@ const char *vimg_format_description(const char *format)
 	return d ? d->description : NULL;
 }
 
+unsigned registry_features(const struct vimg_driver *d)
+{
+	return (d->features & (VIMG_FEAT_BACKING | VIMG_FEAT_REPAIR | VIMG_FEAT_MULTI_FILE |
+			       VIMG_FEAT_PROBE_WEAK)) |
+	       VIMG_FEAT_READ | (d->write ? VIMG_FEAT_WRITE : 0) |
+	       (d->create ? VIMG_FEAT_CREATE : 0) | (d->check ? VIMG_FEAT_CHECK : 0) |
+	       (d->snapshot_list ? VIMG_FEAT_SNAPSHOTS : 0) |
+	       (d->compress && d->write_compressed ? VIMG_FEAT_COMPRESS : 0);
+}
+
 unsigned vimg_format_features(const char *format)
 {
 	const struct vimg_driver *d = registry_by_name(format);
 
-	return d ? d->features : 0;
+	return d ? registry_features(d) : 0;
 }
 
 const struct vimg_opt_desc *vimg_format_create_opts(const char *format)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "vm.h"
 #include "testlib.h"
 
 START_TEST(table_invariants)
@@ -23,20 +24,36 @@ START_TEST(table_invariants)
 		ck_assert_str_eq(vimg_format_name(i), d->name);
 		ck_assert_msg(d->probe && d->open && d->close && d->block_status,
 			      "%s lacks a required callback", d->name);
-		ck_assert_msg(!(d->features & VIMG_FEAT_WRITE) == !d->write,
+		/* Bits the callbacks imply are derived, never declared: the two
+		 * cannot disagree. */
+		ck_assert_msg(!(d->features & (VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE |
+					       VIMG_FEAT_CHECK | VIMG_FEAT_SNAPSHOTS |
+					       VIMG_FEAT_COMPRESS)),
+			      "%s declares a feature its callbacks say", d->name);
+		ck_assert_msg(!(registry_features(d) & VIMG_FEAT_WRITE) == !d->write,
 			      "%s: FEAT_WRITE disagrees with write()", d->name);
-		ck_assert_msg(!(d->features & VIMG_FEAT_CREATE) == !d->create,
-			      "%s: FEAT_CREATE disagrees with create()", d->name);
-		ck_assert_msg(!(d->features & VIMG_FEAT_CHECK) == !d->check,
-			      "%s: FEAT_CHECK disagrees with check()", d->name);
-		ck_assert_msg(!(d->features & VIMG_FEAT_SNAPSHOTS) == !d->snapshot_list,
-			      "%s: FEAT_SNAPSHOTS disagrees with snapshot_list()", d->name);
-		ck_assert_msg(!(d->features & VIMG_FEAT_COMPRESS) ==
+		ck_assert_msg(!(registry_features(d) & VIMG_FEAT_COMPRESS) ==
 				      !(d->compress && d->write_compressed),
 			      "%s: FEAT_COMPRESS disagrees with compress()", d->name);
+		ck_assert_msg(!(d->features & VIMG_FEAT_REPAIR) || d->check,
+			      "%s: REPAIR without check()", d->name);
+		ck_assert_msg(!(d->features & VIMG_FEAT_BACKING) || d->backing_opened ||
+				      d->create,
+			      "%s: BACKING without backing_opened() or create()", d->name);
+		ck_assert_msg(!d->snapshot_create == !d->snapshot_delete &&
+				      (!d->snapshot_create || d->snapshot_list),
+			      "%s: snapshot callbacks come together", d->name);
 		/* Only raw may be the weak fallback, and it must come last. */
 		if (d->features & VIMG_FEAT_PROBE_WEAK)
 			ck_assert_ptr_null(registry_driver(i + 1));
+	}
+	for (size_t i = 0; registry_codec(i); i++) {
+		const struct vimg_codec *c = registry_codec(i);
+
+		ck_assert_msg(c->name && c->description && c->probe && c->load,
+			      "codec %zu lacks a name or a required callback", i);
+		ck_assert_ptr_eq(registry_codec_by_name(c->name), c);
+		ck_assert_str_eq(vimg_codec_name(i), c->name);
 	}
 	ck_assert_ptr_nonnull(registry_by_name("raw"));
 	ck_assert_ptr_null(registry_by_name("nonesuch"));
