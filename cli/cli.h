@@ -153,6 +153,8 @@ void cli_snapshot_json(struct json *j, const struct vimg_snapshot *s);
 bool cli_is_bundle(const char *path);
 /* vimg snapshot on a bundle; argv as the snapshot command got it. */
 int cli_snapshot_vm(const struct cmd *c, int argc, char **argv);
+/* A VM's current disks as the JSON list "disks" of {node, file}. */
+void cli_vm_disks_json(struct json *j, const struct vimg_vm *vm);
 /* A VM's snapshot tree as the JSON list "snapshots". */
 void cli_vm_snapshots_json(struct json *j, const struct vimg_vm *vm);
 

@@ -54,18 +54,7 @@ static void report(const struct vimg_vm *vm, const struct vimg_warnings *w, bool
 		json_str(&j, "kind", linked ? "linked" : "full");
 		json_str(&j, "uuid.bios", vimg_vm_uuid(vm, "uuid.bios"));
 		json_str(&j, "uuid.location", vimg_vm_uuid(vm, "uuid.location"));
-		json_begin(&j, "disks", true);
-		for (size_t i = 0; i < vimg_vm_disk_count(vm); i++) {
-			const struct vimg_vm_disk *d = vimg_vm_disk_get(vm, i);
-
-			if (d->kind != VIMG_DEV_DISK)
-				continue;
-			json_begin(&j, NULL, false);
-			json_str(&j, "node", d->node);
-			json_str(&j, "file", d->file);
-			json_end(&j);
-		}
-		json_end(&j);
+		cli_vm_disks_json(&j, vm);
 		json_begin(&j, "nics", true);
 		for (size_t i = 0; i < vimg_vm_nic_count(vm); i++) {
 			json_begin(&j, NULL, false);

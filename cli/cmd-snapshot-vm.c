@@ -62,6 +62,22 @@ static void tree_human(const struct vimg_vm *vm, unsigned parent, int depth)
 	}
 }
 
+void cli_vm_disks_json(struct json *j, const struct vimg_vm *vm)
+{
+	json_begin(j, "disks", true);
+	for (size_t i = 0; i < vimg_vm_disk_count(vm); i++) {
+		const struct vimg_vm_disk *d = vimg_vm_disk_get(vm, i);
+
+		if (d->kind != VIMG_DEV_DISK)
+			continue;
+		json_begin(j, NULL, false);
+		json_str(j, "node", d->node);
+		json_str(j, "file", d->file);
+		json_end(j);
+	}
+	json_end(j);
+}
+
 void cli_vm_snapshots_json(struct json *j, const struct vimg_vm *vm)
 {
 	json_begin(j, "snapshots", true);
@@ -100,18 +116,7 @@ static void list(const struct vimg_vm *vm, enum cli_output output)
 		json_str(&j, "vm", vimg_vm_config_path(vm));
 		json_u64(&j, "current", vimg_vm_snapshot_current(vm));
 		cli_vm_snapshots_json(&j, vm);
-		json_begin(&j, "disks", true);
-		for (size_t i = 0; i < vimg_vm_disk_count(vm); i++) {
-			const struct vimg_vm_disk *d = vimg_vm_disk_get(vm, i);
-
-			if (d->kind != VIMG_DEV_DISK)
-				continue;
-			json_begin(&j, NULL, false);
-			json_str(&j, "node", d->node);
-			json_str(&j, "file", d->file);
-			json_end(&j);
-		}
-		json_end(&j);
+		cli_vm_disks_json(&j, vm);
 		json_end(&j);
 		json_finish(&j);
 		return;

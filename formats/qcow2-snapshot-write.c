@@ -241,6 +241,14 @@ static int table_commit(struct qcow2 *s, const struct qcow2_snapshot *v, uint32_
 	return rc ? rc : qcow2_snapshots_load(s, err);
 }
 
+/* COPIED in the active tree right again, where only it references a cluster. */
+static int active_flags_fix(struct qcow2 *s, struct vimg_error *err)
+{
+	int rc = walk_tree(s, s->l1, s->l1_size, s->l1_offset, 0, err);
+
+	return rc ? rc : l1_write(s, s->l1_offset, s->l1, s->l1_size, err);
+}
+
 static int usable(struct qcow2 *s, struct vimg_error *err)
 {
 	if (s->is_view || !s->writable)
@@ -378,9 +386,7 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 	s->h.l1_table_offset = off;
 	image_set_size(img, sn->disk_size);
 	if (!rc)
-		rc = walk_tree(s, s->l1, s->l1_size, s->l1_offset, 0, err);
-	if (!rc)
-		rc = l1_write(s, s->l1_offset, s->l1, s->l1_size, err);
+		rc = active_flags_fix(s, err);
 out:
 	free(l1);
 	free(old);
@@ -421,9 +427,7 @@ int qcow2_snapshot_delete(struct vimg_image *img, const char *id_or_name,
 					   err);
 	/* What only the active tree references now is writable in place. */
 	if (!rc)
-		rc = walk_tree(s, s->l1, s->l1_size, s->l1_offset, 0, err);
-	if (!rc)
-		rc = l1_write(s, s->l1_offset, s->l1, s->l1_size, err);
+		rc = active_flags_fix(s, err);
 out:
 	free(l1);
 	free(v);

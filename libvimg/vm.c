@@ -442,11 +442,12 @@ const struct vimg_vm_snapshot *vimg_vm_snapshot_find(const struct vimg_vm *vm,
 		return NULL;
 	}
 	if (!hit) {
+		const struct vm_snapshot *byuid = NULL;
+
 		uid = strtoul(name_or_uid, &end, 10);
 		if (*name_or_uid && !*end && uid <= UINT32_MAX)
-			hit = vm_snapshot_by_uid((struct vimg_vm *)vm, (unsigned)uid)
-				      ? &vm_snapshot_by_uid((struct vimg_vm *)vm, (unsigned)uid)->pub
-				      : NULL;
+			byuid = vm_snapshot_by_uid((struct vimg_vm *)vm, (unsigned)uid);
+		hit = byuid ? &byuid->pub : NULL;
 	}
 	if (!hit)
 		vimg_error_set(err, VIMG_ENOENT, "%s: no snapshot \"%s\"", vm->path, name_or_uid);
