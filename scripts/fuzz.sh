@@ -36,7 +36,7 @@ for h in $harnesses; do
 		esac
 	done
 	# The bundle codecs are seeded with real configurations.
-	if [ "$h" = vmx ]; then
+	if [ "$h" = vmx ] || [ "$h" = kvtext ]; then
 		cp "$top"/fixtures/vmware/*.vmsd "corpus-$h/"
 		for f in "$top"/../shared/corpus/vmx/*/*.vmx; do
 			[ -f "$f" ] && cp "$f" "corpus-$h/"
