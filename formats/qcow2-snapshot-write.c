@@ -29,8 +29,7 @@
 
 #define SNAP_FIXED 40
 #define SNAP_EXTRA 24	/* vm_state_size_large, disk_size, icount */
-#define HDR_SIZE 24
-#define HDR_L1_SIZE 36
+#define HDR_SIZE 24	/* size, crypt_method, l1_size, l1_table_offset follow */
 #define HDR_NB_SNAPSHOTS 60
 
 static int ref_of(struct qcow2 *s, uint64_t off, uint64_t *v, struct vimg_error *err)
@@ -241,6 +240,26 @@ static int table_commit(struct qcow2 *s, const struct qcow2_snapshot *v, uint32_
 	return rc ? rc : qcow2_snapshots_load(s, err);
 }
 
+/*
+ * Add the references of a second L1 table to the tree of l1. A refcount
+ * that would overflow (narrow refcount_bits) is found only on the way, with
+ * part of the tree counted twice and some COPIED flags cleared: the
+ * refcounts are then rebuilt from the tables, as for a dirty image, so the
+ * refusal leaves the image as clean as it was.
+ */
+static int tree_ref(struct qcow2 *s, uint64_t *l1, uint32_t l1_size, uint64_t l1_off,
+		    struct vimg_error *err)
+{
+	int rc = walk_tree(s, l1, l1_size, l1_off, +1, err);
+
+	if (rc == VIMG_ENOSPC) {
+		struct vimg_error ignored = VIMG_ERROR_INIT;
+
+		qcow2_repair_refcounts(s, &ignored);
+	}
+	return rc;
+}
+
 /* COPIED in the active tree right again, where only it references a cluster. */
 static int active_flags_fix(struct qcow2 *s, struct vimg_error *err)
 {
@@ -253,6 +272,10 @@ static int usable(struct qcow2 *s, struct vimg_error *err)
 {
 	if (s->is_view || !s->writable)
 		return vimg_error_set(err, VIMG_EROFS, "qcow2: image is read-only");
+	if (__atomic_load_n(&s->views, __ATOMIC_ACQUIRE))
+		return vimg_error_set(err, VIMG_EBUSY,
+				      "qcow2: snapshot table: %u snapshot views are open",
+				      __atomic_load_n(&s->views, __ATOMIC_RELAXED));
 	if (qcow2_has_data_file(s))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
 				      "qcow2: internal snapshots of an image with an external data "
@@ -285,23 +308,24 @@ int qcow2_snapshot_create(struct vimg_image *img, const char *name, struct vimg_
 
 	if (rc)
 		return rc;
+	/* Names need not be unique: qemu-img snapshot -c takes a name twice, and
+	 * -a and -d then find the oldest. Only the id is unique. */
 	if (!*name || strlen(name) > 1023)
 		return vimg_error_set(err, VIMG_EINVAL, "qcow2: snapshot name must be 1-1023 bytes");
-	for (uint32_t i = 0; i < s->nb_snaps; i++)
-		if (!strcmp(s->snaps[i].name, name))
-			return vimg_error_set(err, VIMG_EINVAL,
-					      "qcow2: a snapshot named \"%s\" exists (id %s)", name,
-					      s->snaps[i].id);
+	if (s->refcount_max < 2)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "qcow2: refcount_bits=1 cannot count a snapshot's references");
 	if (s->nb_snaps >= QCOW2_MAX_SNAPSHOTS)
 		return vimg_error_set(err, VIMG_ENOSPC, "qcow2: %u snapshots is the limit",
 				      QCOW2_MAX_SNAPSHOTS);
 	v = calloc(s->nb_snaps + 1, sizeof(*v));
 	if (!v)
 		return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-	memcpy(v, s->snaps, s->nb_snaps * sizeof(*v));
+	if (s->nb_snaps) /* s->snaps is NULL without snapshots */
+		memcpy(v, s->snaps, s->nb_snaps * sizeof(*v));
 	sn = &v[s->nb_snaps];
 	/* The active tree gains a reference from the new snapshot's L1. */
-	rc = walk_tree(s, s->l1, s->l1_size, s->l1_offset, +1, err);
+	rc = tree_ref(s, s->l1, s->l1_size, s->l1_offset, err);
 	if (!rc)
 		rc = l1_write(s, s->l1_offset, s->l1, s->l1_size, err);
 	if (!rc)
@@ -315,7 +339,7 @@ int qcow2_snapshot_create(struct vimg_image *img, const char *name, struct vimg_
 		sn->date_sec = (uint32_t)ts.tv_sec;
 		sn->date_nsec = (uint32_t)ts.tv_nsec;
 		sn->disk_size = s->h.size;
-		sn->icount = UINT64_MAX;
+		sn->icount = 0; /* what qemu-img snapshot -c records */
 		rc = table_commit(s, v, s->nb_snaps + 1, err);
 	}
 	free(v);
@@ -329,7 +353,7 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 	const struct qcow2_snapshot *sn;
 	uint64_t *l1 = NULL, *old = NULL, off = s->l1_offset;
 	uint32_t n;
-	uint8_t b[8];
+	uint8_t b[24];
 	int rc = usable(s, err);
 
 	if (rc)
@@ -345,24 +369,20 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 		goto out;
 	memcpy(l1, old, (size_t)sn->l1_size * 8);
 	/* The snapshot's tree gains the active L1's reference first ... */
-	rc = walk_tree(s, l1, n, sn->l1_table_offset, +1, err);
+	rc = tree_ref(s, l1, n, sn->l1_table_offset, err);
 	if (!rc && n > s->l1_size)
 		rc = l1_place(s, l1, n, &off, err);
 	else if (!rc)
 		rc = l1_write(s, off, l1, n, err);
 	if (!rc)
 		rc = file_fsync(s->file, err);
-	if (!rc && (off != s->l1_offset || n != s->l1_size)) {
-		st_be32(b, n);
-		rc = file_pwrite_full(s->file, b, 4, HDR_L1_SIZE, err);
-		st_be64(b, off);
-		if (!rc)
-			rc = file_pwrite_full(s->file, b, 8, HDR_L1_SIZE + 4, err);
-	}
-	if (!rc && sn->disk_size != s->h.size) {
-		st_be64(b, sn->disk_size);
-		rc = file_pwrite_full(s->file, b, 8, HDR_SIZE, err);
-	}
+	/* Size and L1 change in one sector-sized write: never one without the other. */
+	st_be64(b, sn->disk_size);
+	st_be32(b + 8, s->h.crypt_method);
+	st_be32(b + 12, n);
+	st_be64(b + 16, off);
+	if (!rc && (off != s->l1_offset || n != s->l1_size || sn->disk_size != s->h.size))
+		rc = file_pwrite_full(s->file, b, sizeof(b), HDR_SIZE, err);
 	if (!rc)
 		rc = file_fsync(s->file, err);
 	if (rc)
@@ -393,6 +413,18 @@ out:
 	return rc;
 }
 
+/*
+ * qemu-img snapshot -d looks a snapshot up by name only (-a by id first):
+ * so a name wins over an equal id here, and an id is the fallback.
+ */
+static const struct qcow2_snapshot *find_for_delete(const struct qcow2 *s, const char *id_or_name)
+{
+	for (uint32_t i = 0; i < s->nb_snaps; i++)
+		if (strcmp(s->snaps[i].name, id_or_name) == 0)
+			return &s->snaps[i];
+	return qcow2_snapshot_find(s, id_or_name);
+}
+
 int qcow2_snapshot_delete(struct vimg_image *img, const char *id_or_name,
 			  struct vimg_error *err)
 {
@@ -405,7 +437,7 @@ int qcow2_snapshot_delete(struct vimg_image *img, const char *id_or_name,
 
 	if (rc)
 		return rc;
-	if (!(sn = qcow2_snapshot_find(s, id_or_name)))
+	if (!(sn = find_for_delete(s, id_or_name)))
 		return vimg_error_set(err, VIMG_ENOENT, "qcow2: snapshot \"%s\" not found", id_or_name);
 	rc = qcow2_snapshot_l1_load(s, sn, &l1, err);
 	v = rc ? NULL : calloc(s->nb_snaps + 1, sizeof(*v));

@@ -6,7 +6,9 @@
  *
  * A view's state is a copy of the parent's with is_view set: strings, the
  * header cluster and the snapshot table stay owned by the parent (which the
- * caller closes last); the view owns only its L1 table and caches.
+ * caller closes last); the view owns only its L1 table and caches. The
+ * parent counts its open views, and refuses to change its snapshots while
+ * any is open (their L1 trees could be freed under them).
  */
 #include "config.h"
 
@@ -215,6 +217,8 @@ int qcow2_snapshot_open(struct vimg_image *img, const char *id_or_name, struct v
 
 	*v = *s;
 	v->is_view = true;
+	v->views = 0;
+	v->parent = NULL; /* counted below, once the view is complete */
 	v->writable = false;
 	v->img = view;
 	v->own_data_file = false;
@@ -231,5 +235,7 @@ int qcow2_snapshot_open(struct vimg_image *img, const char *id_or_name, struct v
 	v->l1_size = sn->l1_size;
 	v->l1_offset = sn->l1_table_offset;
 	image_set_size(view, sn->disk_size);
+	v->parent = s;
+	__atomic_fetch_add(&s->views, 1, __ATOMIC_ACQUIRE);
 	return 0;
 }

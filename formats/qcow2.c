@@ -507,6 +507,8 @@ static void qcow2_close(struct vimg_image *img)
 	free(s->l1);
 	free(s->rt);
 	free(s->dc_buf);
+	if (s->is_view && s->parent)
+		__atomic_fetch_sub(&s->parent->views, 1, __ATOMIC_RELEASE);
 	if (!s->is_view) {
 		if (s->own_data_file)
 			file_close(s->data_file);

@@ -201,6 +201,11 @@ struct qcow2 {
 	struct qcow2_snapshot *snaps;
 	uint32_t nb_snaps;
 	uint64_t snap_table_bytes;
+	/* Snapshot views share the table and read its L1 trees: while any is
+	 * open (a view may close on another thread, hence atomics), the
+	 * snapshots must not change. A view points back at its parent. */
+	unsigned views;
+	struct qcow2 *parent;
 	char incompat_names[64][48];
 };
 

@@ -292,12 +292,18 @@ int vimg_image_snapshot_list(struct vimg_image *img,
 			     int (*cb)(void *opaque, const struct vimg_snapshot *s),
 			     void *opaque, struct vimg_error *err);
 /*
- * Internal snapshots, as qemu-img snapshot -c/-a/-d does them (qcow2): take a
- * snapshot named `name` of the active state (VIMG_EINVAL if one has that
- * name); make the snapshot with that id or name the active state (the
- * virtual size follows it); delete a snapshot. The image must be open
- * writable (VIMG_EROFS otherwise); VIMG_EUNSUPPORTED for formats without
- * internal snapshots, VIMG_ENOENT for an unknown snapshot. An interrupted
+ * Internal snapshots, as qemu-img snapshot -c/-a/-d does them (qcow2).
+ * create: take a snapshot named `name` (1..1023 bytes, VIMG_EINVAL otherwise)
+ * of the active state, with the next free numeric id; as with qemu-img, a
+ * name may repeat, the id is unique. apply: make the snapshot with that id,
+ * else that name, the active state (the virtual size follows it). delete:
+ * remove the snapshot with that name, else that id (qemu-img -d looks up
+ * names only, so a name wins over an equal id).
+ * Returns 0, or a negative code: VIMG_EINVAL on bad arguments, VIMG_EROFS
+ * unless the image is open writable, VIMG_EUNSUPPORTED "<fmt>: internal
+ * snapshots are not supported" for formats without them, VIMG_ENOENT for an
+ * unknown snapshot, VIMG_EBUSY while views from vimg_image_snapshot_open are
+ * open (close them first). Takes the image's write lock. An interrupted
  * operation leaves at worst leaked clusters.
  */
 int vimg_image_snapshot_create(struct vimg_image *img, const char *name,

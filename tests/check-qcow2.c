@@ -4,8 +4,9 @@
  * round trips (partial, zero, compressed, over a backing file, extended L2,
  * small refcounts), refcount consistency (own check, and `qemu-img check`
  * when qemu-img is installed), the fixtures made by qemu-img (v2, compressed,
- * extended L2, internal snapshot) and a mutation smoke test: 1% of the bytes
- * of each fixture flipped, opened and read, must never crash.
+ * extended L2, internal snapshot), internal snapshots taken, applied and
+ * deleted with exact refcounts and COPIED flags, and a mutation smoke test:
+ * 1% of the bytes of each fixture flipped, opened and read, must never crash.
  */
 #include "config.h"
 
@@ -351,6 +352,245 @@ START_TEST(test_snapshot)
 }
 END_TEST
 
+/* The open image's own check: no corruption (COPIED flags included), no leak. */
+static void check_open(struct vimg_image *img, const char *when)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_check rep = { 0 };
+
+	ck_assert_vimg_ok(vimg_image_check(img, &rep, 0, &err), &err);
+	ck_assert_msg(rep.corruptions == 0 && rep.leaks == 0, "%s: %llu corruptions, %llu leaks",
+		      when, (unsigned long long)rep.corruptions, (unsigned long long)rep.leaks);
+}
+
+static void expect_content(struct vimg_image *img, const uint8_t *want, size_t size,
+			   const char *what)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	uint8_t *buf = malloc(size);
+
+	ck_assert(buf != NULL);
+	ck_assert_vimg_ok(vimg_image_read(img, buf, 0, size, &err), &err);
+	ck_assert_msg(memcmp(buf, want, size) == 0, "%s: content differs", what);
+	free(buf);
+}
+
+static void expect_view(struct vimg_image *img, const char *snap, const uint8_t *want,
+			size_t size)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_image *view;
+
+	ck_assert_vimg_ok(vimg_image_snapshot_open(img, snap, &view, &err), &err);
+	expect_content(view, want, size, snap);
+	vimg_image_close(view, NULL);
+}
+
+/* Plain, zeroed and compressed clusters of a 1 MiB disk, mirrored in shadow. */
+static void snap_writes(struct vimg_image *img, uint8_t *shadow, unsigned seed)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	uint32_t cs = vimg_image_cluster_size(img);
+	uint8_t *p = malloc(cs > 70000 ? cs : 70000);
+
+	ck_assert(p != NULL);
+	test_pattern(p, 70000, 1000 * seed, seed);
+	ck_assert_vimg_ok(vimg_image_write(img, p, 1000 * seed, 70000, &err), &err);
+	memcpy(shadow + 1000 * seed, p, 70000);
+	ck_assert_vimg_ok(vimg_image_zero(img, 524288, 65536, 0, &err), &err);
+	memset(shadow + 524288, 0, 65536);
+	for (uint32_t j = 0; j < cs; j++)
+		p[j] = (uint8_t)(j / 100 + seed);
+	ck_assert_vimg_ok(vimg_image_write_compressed(img, p, 786432, cs, &err), &err);
+	memcpy(shadow + 786432, p, cs);
+	free(p);
+}
+
+static int count_all(void *opaque, const struct vimg_snapshot *s)
+{
+	(void)s;
+	(*(int *)opaque)++;
+	return 0;
+}
+
+/*
+ * Snapshots taken, viewed, applied and deleted in one session keep refcounts
+ * and COPIED flags exact after every step (the image's own check while it
+ * is open, then both checkers on the closed file), and every view its data.
+ */
+START_TEST(test_snapshot_refcounts)
+{
+	static const char *const opts[] = { NULL, "cluster_size=512", "compat=0.10",
+					    "extended_l2=on", "refcount_bits=4,cluster_size=4k" };
+	struct vimg_error err = VIMG_ERROR_INIT;
+	const char *path = test_path("snaps.qcow2");
+	enum { SIZE = 1 << 20 };
+	uint8_t *sa = calloc(1, SIZE), *sb = malloc(SIZE), *cur = malloc(SIZE);
+	struct vimg_image *img;
+	int n = 0;
+
+	ck_assert(sa && sb && cur);
+	unlink(path);
+	ck_assert_vimg_ok(vimg_image_create(path, "qcow2", SIZE, opts[_i], NULL, NULL, 0, &err),
+			  &err);
+	ck_assert_vimg_ok(vimg_image_open(path, NULL, VIMG_OPEN_RDWR, &img, &err), &err);
+	snap_writes(img, sa, 1);
+	ck_assert_vimg_ok(vimg_image_snapshot_create(img, "a", &err), &err);
+	check_open(img, "create a");
+	memcpy(sb, sa, SIZE);
+	snap_writes(img, sb, 2);
+	ck_assert_vimg_ok(vimg_image_snapshot_create(img, "b", &err), &err);
+	memcpy(cur, sb, SIZE);
+	snap_writes(img, cur, 3);
+	check_open(img, "create b, write");
+	expect_view(img, "a", sa, SIZE);
+	expect_view(img, "2", sb, SIZE);
+
+	ck_assert_vimg_ok(vimg_image_snapshot_apply(img, "a", &err), &err);
+	check_open(img, "apply a");
+	expect_content(img, sa, SIZE, "applied a");
+	memcpy(cur, sa, SIZE);
+	snap_writes(img, cur, 4);
+	check_open(img, "write after apply");
+	expect_view(img, "a", sa, SIZE);
+
+	ck_assert_vimg_ok(vimg_image_snapshot_delete(img, "b", &err), &err);
+	check_open(img, "delete b");
+	expect_view(img, "a", sa, SIZE);
+	expect_content(img, cur, SIZE, "current after deleting b");
+	ck_assert_vimg_ok(vimg_image_snapshot_delete(img, "1", &err), &err);
+	/* Nothing is shared any more: every cluster is COPIED again (checked). */
+	check_open(img, "delete a");
+	ck_assert_vimg_ok(vimg_image_snapshot_list(img, count_all, &n, &err), &err);
+	ck_assert_int_eq(n, 0);
+	snap_writes(img, cur, 5);
+	ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
+	own_check(path);
+	peer_check(path);
+	ck_assert_vimg_ok(vimg_image_open(path, NULL, 0, &img, &err), &err);
+	expect_content(img, cur, SIZE, "reopened");
+	vimg_image_close(img, NULL);
+	free(sa);
+	free(sb);
+	free(cur);
+}
+END_TEST
+
+static void expect_code(int rc, int code, const struct vimg_error *err, const char *msg)
+{
+	ck_assert_msg(rc == code, "got %d (%s), want %d", rc, err->msg, code);
+	ck_assert_msg(strstr(err->msg, msg), "message \"%s\" lacks \"%s\"", err->msg, msg);
+}
+
+/*
+ * Narrow refcounts overflow while a snapshot's references are being added:
+ * the refusal (1-bit refcounts at once, 2-bit ones on the way) leaves
+ * refcounts, COPIED flags, the snapshot list and the data as they were.
+ */
+START_TEST(test_snapshot_refcount_overflow)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	const char *p1 = test_path("rc1.qcow2"), *p2 = test_path("rc2.qcow2");
+	enum { SIZE = 1 << 20 };
+	uint8_t *data = calloc(1, SIZE), *sa;
+	struct vimg_image *img;
+	int n = 0;
+
+	ck_assert(data != NULL);
+	ck_assert_vimg_ok(vimg_image_create(p1, "qcow2", SIZE, "refcount_bits=1", NULL, NULL, 0,
+					    &err),
+			  &err);
+	ck_assert_vimg_ok(vimg_image_open(p1, NULL, VIMG_OPEN_RDWR, &img, &err), &err);
+	snap_writes(img, data, 1);
+	expect_code(vimg_image_snapshot_create(img, "a", &err), VIMG_EUNSUPPORTED, &err,
+		    "refcount_bits=1");
+	vimg_error_clear(&err);
+	check_open(img, "1-bit refusal");
+	ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
+	peer_check(p1);
+
+	memset(data, 0, SIZE);
+	ck_assert_vimg_ok(vimg_image_create(p2, "qcow2", SIZE, "refcount_bits=2", NULL, NULL, 0,
+					    &err),
+			  &err);
+	ck_assert_vimg_ok(vimg_image_open(p2, NULL, VIMG_OPEN_RDWR, &img, &err), &err);
+	snap_writes(img, data, 1);
+	memset(data + 300000, 0x77, 4096); /* stays shared by a, b and the active tree */
+	ck_assert_vimg_ok(vimg_image_write(img, data + 300000, 300000, 4096, &err), &err);
+	sa = malloc(SIZE);
+	ck_assert(sa != NULL);
+	memcpy(sa, data, SIZE);
+	ck_assert_vimg_ok(vimg_image_snapshot_create(img, "a", &err), &err);
+	ck_assert_vimg_ok(vimg_image_snapshot_create(img, "b", &err), &err);
+	/* Private clusters come first in the walk, so it fails half-way: three
+	 * references (a, b, active) are all two bits hold. */
+	snap_writes(img, data, 2);
+	expect_code(vimg_image_snapshot_create(img, "c", &err), VIMG_ENOSPC, &err, "overflows");
+	vimg_error_clear(&err);
+	check_open(img, "create refused");
+	expect_code(vimg_image_snapshot_apply(img, "a", &err), VIMG_ENOSPC, &err, "overflows");
+	vimg_error_clear(&err);
+	check_open(img, "apply refused");
+	ck_assert_vimg_ok(vimg_image_snapshot_list(img, count_all, &n, &err), &err);
+	ck_assert_int_eq(n, 2);
+	expect_content(img, data, SIZE, "after refusals");
+	ck_assert_vimg_ok(vimg_image_snapshot_delete(img, "b", &err), &err);
+	ck_assert_vimg_ok(vimg_image_snapshot_apply(img, "a", &err), &err);
+	check_open(img, "apply after delete");
+	expect_content(img, sa, SIZE, "applied a");
+	ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
+	own_check(p2);
+	peer_check(p2);
+	free(sa);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_snapshot_errors)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	const char *path = test_path("snaperr.qcow2"), *raw = test_path("snaperr.raw");
+	struct vimg_image *img, *view;
+	int n = 0;
+
+	ck_assert_vimg_ok(vimg_image_create(path, "qcow2", 1 << 20, NULL, NULL, NULL, 0, &err), &err);
+	ck_assert_vimg_ok(vimg_image_open(path, NULL, 0, &img, &err), &err);
+	expect_code(vimg_image_snapshot_create(img, "s", &err), VIMG_EROFS, &err, "read-only");
+	vimg_image_close(img, NULL);
+
+	vimg_error_clear(&err);
+	ck_assert_vimg_ok(vimg_image_open(path, NULL, VIMG_OPEN_RDWR, &img, &err), &err);
+	expect_code(vimg_image_snapshot_apply(img, "nope", &err), VIMG_ENOENT, &err,
+		    "qcow2: snapshot \"nope\" not found");
+	vimg_error_clear(&err);
+	expect_code(vimg_image_snapshot_delete(img, "nope", &err), VIMG_ENOENT, &err,
+		    "qcow2: snapshot \"nope\" not found");
+	vimg_error_clear(&err);
+	expect_code(vimg_image_snapshot_create(img, "", &err), VIMG_EINVAL, &err, "name");
+	vimg_error_clear(&err);
+	/* As in qemu-img, a name may repeat; ids stay unique. */
+	ck_assert_vimg_ok(vimg_image_snapshot_create(img, "s", &err), &err);
+	ck_assert_vimg_ok(vimg_image_snapshot_create(img, "s", &err), &err);
+	ck_assert_vimg_ok(vimg_image_snapshot_list(img, count_all, &n, &err), &err);
+	ck_assert_int_eq(n, 2);
+	/* An open view pins the snapshots. */
+	ck_assert_vimg_ok(vimg_image_snapshot_open(img, "2", &view, &err), &err);
+	expect_code(vimg_image_snapshot_delete(img, "2", &err), VIMG_EBUSY, &err, "views");
+	vimg_error_clear(&err);
+	vimg_image_close(view, NULL);
+	ck_assert_vimg_ok(vimg_image_snapshot_delete(img, "2", &err), &err);
+	check_open(img, "errors");
+	ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
+	peer_check(path);
+
+	ck_assert_vimg_ok(vimg_image_create(raw, "raw", 1 << 20, NULL, NULL, NULL, 0, &err), &err);
+	ck_assert_vimg_ok(vimg_image_open(raw, "raw", VIMG_OPEN_RDWR, &img, &err), &err);
+	expect_code(vimg_image_snapshot_create(img, "s", &err), VIMG_EUNSUPPORTED, &err,
+		    "raw: internal snapshots are not supported");
+	vimg_image_close(img, NULL);
+}
+END_TEST
+
 /* Flip ~1% of the bytes of each fixture, many times: open, map, read, close. */
 START_TEST(test_mutations)
 {
@@ -438,6 +678,9 @@ Suite *make_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_fixture_read, 0, 4);
 	tcase_add_test(tc, test_snapshot);
+	tcase_add_loop_test(tc, test_snapshot_refcounts, 0, 5);
+	tcase_add_test(tc, test_snapshot_errors);
+	tcase_add_test(tc, test_snapshot_refcount_overflow);
 	tcase_add_loop_test(tc, test_mutations, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # qcow2 internal snapshots made by vimg are listed and applied by qemu-img,
-# and the reverse; deleting any of three keeps the others' views; qemu-img
-# check and vimg check stay clean after every step, with compressed
-# clusters and with 512-byte and 2 MiB clusters too.
+# and the reverse; deleting any of three keeps the others' views; names and
+# ids are looked up as qemu-img does; qemu-img check and vimg check stay
+# clean after every step, with compressed clusters and with 512-byte and
+# 2 MiB clusters too.
 . "${VIMG_SRCDIR:-$(dirname "$0")/..}/tests/functions.sh"
 requires qemu-img --version
 requires qemu-io --version
@@ -100,11 +101,36 @@ clean c.qcow2
 "$VIMG" snapshot -d base c.qcow2 || fail "delete base"
 clean c.qcow2
 
+# ---- names and ids as qemu-img treats them ---------------------------------------
+ids() { qemu-img snapshot -l "$1" | awk '$1 ~ /^[0-9]+$/ { print $1, $2, $NF }'; }
+qemu-img create -q -f qcow2 n.qcow2 16M
+w n.qcow2 11 0
+"$VIMG" snapshot -c 2 n.qcow2 || fail "create \"2\""
+w n.qcow2 22 0
+# A name may repeat (qemu-img snapshot -c takes it too); each gets a new id.
+"$VIMG" snapshot -c x n.qcow2 && "$VIMG" snapshot -c x n.qcow2 || fail "create x twice"
+w n.qcow2 33 0
+# id, tag and icount as qemu-img snapshot -c records them
+[ "$(ids n.qcow2 | tr '\n' ,)" = "1 2 0,2 x 0,3 x 0," ] || fail "ids: $(ids n.qcow2)"
+clean n.qcow2
+# -a tries ids first, -d names first (qemu-img -d knows names only).
+for op in -a -d; do
+	cp n.qcow2 mine.qcow2 && cp n.qcow2 theirs.qcow2
+	"$VIMG" snapshot $op 2 mine.qcow2 && qemu-img snapshot $op 2 theirs.qcow2 || fail "$op 2"
+	[ "$(ids mine.qcow2)" = "$(ids theirs.qcow2)" ] || fail "$op 2: $(ids mine.qcow2)"
+	[ "$(view mine.qcow2)" = "$(view theirs.qcow2)" ] || fail "$op 2: content"
+	clean mine.qcow2
+done
+cp n.qcow2 theirs.qcow2
+"$VIMG" snapshot -d x n.qcow2 && qemu-img snapshot -d x theirs.qcow2 || fail "-d x"
+[ "$(ids n.qcow2)" = "$(ids theirs.qcow2)" ] || fail "-d x took another: $(ids n.qcow2)"
+
 # ---- errors -----------------------------------------------------------------------
 expect_status 1 "$VIMG" snapshot -a nonesuch q.qcow2
-grep -q 'snapshot "nonesuch" not found' err || fail "unknown: $(cat err)"
-expect_status 1 "$VIMG" snapshot -c q1 q.qcow2
-grep -q 'a snapshot named "q1" exists' err || fail "duplicate: $(cat err)"
+grep -q 'qcow2: snapshot "nonesuch" not found' err || fail "unknown: $(cat err)"
+expect_status 1 "$VIMG" snapshot -d nonesuch q.qcow2
+grep -q 'qcow2: snapshot "nonesuch" not found' err || fail "unknown -d: $(cat err)"
+expect_status 1 "$VIMG" snapshot -c '' q.qcow2
 cp q.qcow2 ro.qcow2
 chmod 0444 ro.qcow2
 if [ "$(id -u)" != 0 ]; then
