@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -22,13 +23,18 @@ static const char usage[] =
 	"do not change keep their bytes, an existing key's line keeps its spelling\n"
 	"and spacing, a new key is added at the end. --get prints values after the\n"
 	"edits. Values are plain text: VMware's |XX escapes and the file's\n"
-	".encoding are handled here. Keys match whatever their case.\n"
+	".encoding are handled here. Keys match whatever their case; with a key\n"
+	"written twice the last one counts. The .encoding itself cannot change.\n"
 	"\n"
 	"  --get KEY            print the value of KEY (exit 1 if it is absent)\n"
 	"  --set KEY=VALUE      set KEY (add it if absent)\n"
 	"  --unset KEY          remove every line of KEY\n"
 	"  --output=FMT         human (default) or json\n"
-	"  -h, --help           show this help\n";
+	"  -h, --help           show this help\n"
+	"\n"
+	"Examples:\n"
+	"  vimg config vm.vmx --set memsize=4096 --unset sched.mem.pin\n"
+	"  vimg config vm.vmx --get displayName --get guestOS\n";
 
 enum { OPT_GET = 300, OPT_SET, OPT_UNSET };
 
@@ -62,7 +68,26 @@ static void list_all(const struct vimg_config *cfg, const char *file, enum cli_o
 		printf("%s = \"%s\"\n", vimg_config_key(cfg, i), vimg_config_value(cfg, i));
 }
 
-/* Apply the --set and --unset edits in order; 0 or CLI_ERR/CLI_USAGE. */
+/*
+ * The lines after .encoding were written in it; naming another one would make
+ * the next reader decode them wrongly, so only a no-op change is allowed.
+ */
+static int encoding_change(const struct vimg_config *cfg, const char *key, const char *value)
+{
+	const char *cur = vimg_config_get(cfg, ".encoding");
+
+	if (strcasecmp(key, ".encoding"))
+		return CLI_OK;
+	if (!cur)
+		cur = "UTF-8";
+	if (value ? !strcasecmp(value, cur) : !strcasecmp(cur, "UTF-8"))
+		return CLI_OK;
+	return cli_errorf(&cmd_config,
+			  "changing .encoding (now \"%s\") is not supported: the other lines "
+			  "would be misread", cur);
+}
+
+/* Apply the --set and --unset edits in order; 0 or CLI_ERR. */
 static int apply(struct vimg_config *cfg, const struct edit *e, size_t n)
 {
 	struct vimg_error err = VIMG_ERROR_INIT;
@@ -72,16 +97,23 @@ static int apply(struct vimg_config *cfg, const struct edit *e, size_t n)
 		int rc;
 
 		if (e[i].op == OPT_UNSET) {
+			if (encoding_change(cfg, e[i].arg, NULL))
+				return CLI_ERR;
 			if (vimg_config_unset(cfg, e[i].arg, &err) < 0)
 				return cli_error(&cmd_config, &err);
 			continue;
 		}
 		if (e[i].op != OPT_SET)
 			continue;
-		if (!(eq = strchr(e[i].arg, '=')) || eq == e[i].arg)
-			return cli_usage(&cmd_config, "--set wants KEY=VALUE, not '%s'", e[i].arg);
+		eq = strchr(e[i].arg, '=');
 		key = strndup(e[i].arg, (size_t)(eq - e[i].arg));
-		rc = key ? vimg_config_set(cfg, key, eq + 1, &err) : VIMG_ENOMEM;
+		if (!key)
+			return cli_errorf(&cmd_config, "out of memory");
+		if (encoding_change(cfg, key, eq + 1)) {
+			free(key);
+			return CLI_ERR;
+		}
+		rc = vimg_config_set(cfg, key, eq + 1, &err);
 		free(key);
 		if (rc)
 			return cli_error(&cmd_config, &err);
@@ -147,8 +179,14 @@ static int cmd_config_run(int argc, char **argv)
 		case 'h':
 			free(edits);
 			return cli_help(&cmd_config);
-		case OPT_GET:
 		case OPT_SET:
+			if (optarg[0] == '=' || !strchr(optarg, '=')) {
+				free(edits);
+				return cli_usage(&cmd_config, "--set wants KEY=VALUE, not '%s'",
+						 optarg);
+			}
+			/* fall through */
+		case OPT_GET:
 		case OPT_UNSET:
 			edits[n++] = (struct edit){ opt, optarg };
 			gets += opt == OPT_GET;

@@ -247,7 +247,7 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 /* Find the encoding key among the raw lines (it is ASCII in every encoding). */
 static int find_encoding(struct kvtext *kv, const char *enc_key, struct vimg_error *err)
 {
-	const char *name = NULL;
+	const char *name = NULL, *cs;
 
 	for (size_t i = 0; enc_key && i < kv->n; i++) {
 		struct kv_line *l = &kv->lines[i];
@@ -277,8 +277,12 @@ static int find_encoding(struct kvtext *kv, const char *enc_key, struct vimg_err
 				      kv->what, kv->encoding);
 	if (!strcmp(name, "UTF-8"))
 		return 0;
-	kv->to_utf8 = iconv_open("UTF-8", name);
-	kv->from_utf8 = iconv_open(name, "UTF-8");
+	/* VMware's Shift_JIS is Windows code page 932, where 0x5C is a backslash
+	 * and 0x7E a tilde; glibc's SHIFT_JIS reads them as YEN SIGN and
+	 * OVERLINE, which would put yen signs in every Windows path. */
+	cs = strcmp(name, "Shift_JIS") ? name : "CP932";
+	kv->to_utf8 = iconv_open("UTF-8", cs);
+	kv->from_utf8 = iconv_open(cs, "UTF-8");
 	if (kv->to_utf8 == (void *)(iconv_t)-1 || kv->from_utf8 == (void *)(iconv_t)-1) {
 		if (kv->to_utf8 == (void *)(iconv_t)-1)
 			kv->to_utf8 = NULL;
@@ -443,6 +447,13 @@ static int encode_value(const struct kvtext *kv, const char *key, const char *v,
 
 	if (!buf)
 		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	/* Without an encoding the line is written as given, and bytes that are
+	 * not UTF-8 would make the saved document fail to parse again. */
+	if (!valid_utf8((const unsigned char *)v, n)) {
+		free(buf);
+		return vimg_error_set(err, VIMG_EINVAL, "%s: the value of %s is not valid UTF-8",
+				      kv->what, key);
+	}
 	if (quote)
 		*p++ = '"';
 	for (const unsigned char *s = (const unsigned char *)v; *s; s++) {
@@ -497,7 +508,7 @@ static int line_replace(struct kvtext *kv, struct kv_line *l, char *text, size_t
 
 static bool key_ok(const char *key)
 {
-	if (!*key)
+	if (!*key || !valid_utf8((const unsigned char *)key, strlen(key)))
 		return false;
 	for (; *key; key++)
 		if (is_blank(*key) || *key == '=' || *key == '"' || *key == '#' ||

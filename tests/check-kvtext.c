@@ -142,6 +142,56 @@ START_TEST(encodings)
 }
 END_TEST
 
+/*
+ * VMware's Shift_JIS is code page 932: 0x5C is a backslash (glibc's SHIFT_JIS
+ * made it a yen sign), also as the second byte of a double-byte character
+ * (0x83 0x5C is KATAKANA LETTER SO).
+ */
+START_TEST(shift_jis_paths)
+{
+	static const char text[] = ".encoding = \"Shift_JIS\"\n"
+				   "path = \"C:\\Users\\\x83\x5c~\"\n";
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct kvtext kv;
+	char *out;
+
+	parse(&kv, text, KV_ESCAPES);
+	ck_assert_str_eq(kv_get(&kv, "path"), "C:\\Users\\\xe3\x82\xbd~");
+	out = render(&kv);
+	ck_assert_str_eq(out, text);
+	free(out);
+	ck_assert_vimg_ok(kv_set(&kv, "path", "D:\\\xe3\x82\xbd~\\", &err), &err);
+	out = render(&kv);
+	ck_assert_str_eq(out, ".encoding = \"Shift_JIS\"\npath = \"D:\\\x83\x5c~\\\"\n");
+	free(out);
+	kv_free(&kv);
+}
+END_TEST
+
+/* A value or key that is not UTF-8 is refused, not written into a document
+ * that would then fail to parse. */
+START_TEST(set_refuses_invalid_utf8)
+{
+	static const char text[] = "a = \"1\"\n";
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct kvtext kv;
+	char *out;
+
+	parse(&kv, text, KV_ESCAPES);
+	ck_assert_int_eq(kv_set(&kv, "a", "x\xffy", &err), VIMG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the value of a is not valid UTF-8"));
+	vimg_error_clear(&err);
+	ck_assert_int_eq(kv_set(&kv, "new", "\xc3", &err), VIMG_EINVAL);
+	vimg_error_clear(&err);
+	ck_assert_int_eq(kv_set(&kv, "k\xe9y", "v", &err), VIMG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "invalid key"));
+	out = render(&kv);
+	ck_assert_str_eq(out, text);
+	free(out);
+	kv_free(&kv);
+}
+END_TEST
+
 START_TEST(malformed_lines)
 {
 	static const struct {
@@ -207,6 +257,8 @@ Suite *make_suite(void)
 
 	tcase_add_test(tc, round_trip_and_edits);
 	tcase_add_test(tc, encodings);
+	tcase_add_test(tc, shift_jis_paths);
+	tcase_add_test(tc, set_refuses_invalid_utf8);
 	tcase_add_test(tc, malformed_lines);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, other_lines_kept);

@@ -17,6 +17,7 @@ CLI_TESTS = \
 	tests/test-snapshot-vm.sh \
 	tests/test-clone-vm.sh \
 	tests/test-inspect-vm.sh \
-	tests/test-config-roundtrip.sh
+	tests/test-config-roundtrip.sh \
+	tests/test-config-malformed.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS)

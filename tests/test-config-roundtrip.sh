@@ -45,6 +45,35 @@ grep -q '^annotation = "say |22hi|22|0Atwice"' e.vmx || fail "escaping: $(grep a
 [ "$("$VIMG" config e.vmx --get annotation)" = 'say "hi"
 twice' ] || fail "unescaping"
 
+# Reading never writes: listing, JSON and --get (also a failing one) keep
+# the bytes and the mtime.
+touch -d '2020-01-01 12:00' e.vmx
+before="$(sha256sum <e.vmx) $(stat -c %Y e.vmx)"
+"$VIMG" config e.vmx >/dev/null
+"$VIMG" config --output=json e.vmx >/dev/null
+"$VIMG" config e.vmx --get annotation --get displayName >/dev/null
+"$VIMG" config e.vmx --get annotation --get no.such.key --output=json >/dev/null 2>&1 || true
+[ "$(sha256sum <e.vmx) $(stat -c %Y e.vmx)" = "$before" ] || fail "reading e.vmx wrote it"
+
+# Refused edits leave the file as it was: bytes that are not UTF-8, a bad
+# key, a change of .encoding (the other lines would be misread).
+expect_status 1 "$VIMG" config e.vmx --set "annotation=$(printf 'x\377')"
+grep -q 'the value of annotation is not valid UTF-8' err || fail "invalid UTF-8: $(cat err)"
+expect_status 1 "$VIMG" config e.vmx --set memsize=1 --set .encoding=windows-1252
+grep -q 'changing .encoding' err || fail ".encoding change: $(cat err)"
+"$VIMG" config e.vmx --set .ENCODING=UTF-8 || fail "setting .encoding to itself"
+[ "$(sha256sum <e.vmx) $(stat -c %Y e.vmx)" = "$before" ] || fail "a refused edit wrote e.vmx"
+printf '.encoding = "windows-1252"\ndisplayName = "Caf\351"\n' >w.vmx
+cp w.vmx w0.vmx
+expect_status 1 "$VIMG" config w.vmx --unset .encoding
+expect_status 1 "$VIMG" config w.vmx --set .encoding=UTF-8
+[ "$("$VIMG" config w.vmx --get displayname)" = "Café" ] || fail "windows-1252 value"
+"$VIMG" config w.vmx --set displayName=Noël
+printf '.encoding = "windows-1252"\ndisplayName = "No\353l"\n' >want.vmx
+cmp -s want.vmx w.vmx || fail "windows-1252 write: $(od -c w.vmx)"
+"$VIMG" config w.vmx --set displayName=Café
+cmp -s w0.vmx w.vmx || fail "windows-1252 round trip"
+
 # Malformed files: exit 1, one message naming the file and the line.
 for f in "$corpus"/vmx/vm-config/fail-*.vmx; do
 	expect_status 1 "$VIMG" config "$f"
