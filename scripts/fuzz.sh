@@ -42,6 +42,18 @@ for h in $harnesses; do
 			[ -f "$f" ] && cp "$f" "corpus-$h/"
 		done
 	fi
+	# The real files are all UTF-8: seed the iconv paths with small documents
+	# in other encodings, and the VMDK dialect with text descriptors.
+	if [ "$h" = kvtext ]; then
+		cp "$top"/fixtures/vmdk/cowd.vmdk "$top"/fixtures/vmdk/se.vmdk "corpus-$h/"
+		for e in windows-1252:'Caf\351' Shift_JIS:'C:\\\203\134' GB18030:'\201\060\201\060' \
+			Big5:'\244\244' EUC-KR:'\260\241' EUC-JP:'\244\242'; do
+			printf '.encoding = "%s"\ndisplayName = "%s"\nx = "a|22b"\n' \
+				"${e%%:*}" "$(printf "${e#*:}")" >"corpus-$h/enc-${e%%:*}.vmx"
+			printf '# Disk DescriptorFile\nencoding="%s"\nRW 8 FLAT "%s" 0\n' \
+				"${e%%:*}" "$(printf "${e#*:}")" >"corpus-$h/enc-${e%%:*}.vmdk"
+		done
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
 	vhdx) max_len=8388608 ;;
