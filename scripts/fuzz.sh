@@ -36,9 +36,9 @@ for h in $harnesses; do
 		esac
 	done
 	# The bundle codecs are seeded with real configurations.
-	if [ "$h" = vmx ] || [ "$h" = kvtext ]; then
+	if [ "$h" = vmx ] || [ "$h" = vmsd ] || [ "$h" = vmxf ] || [ "$h" = kvtext ]; then
 		cp "$top"/fixtures/vmware/*.vmsd "corpus-$h/"
-		for f in "$top"/../shared/corpus/vmx/*/*.vmx; do
+		for f in "${VIMG_CORPUS:-}"/vmx/*/*.vmx; do
 			[ -f "$f" ] && cp "$f" "corpus-$h/"
 		done
 	fi

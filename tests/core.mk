@@ -17,4 +17,5 @@ tests_check_vmx_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 endif
 TESTS += tests/test-lib-exports.sh tests/test-fixtures-sums.sh
 EXTRA_DIST += tests/test-lib-exports.sh tests/test-fixtures-sums.sh tests/fuzz/fuzz-kvtext.c \
-	tests/fuzz/fuzz-vmx.c fixtures/make-bundles.sh
+	tests/fuzz/fuzz-vmx.c tests/fuzz/fuzz-vmsd.c tests/fuzz/fuzz-vmxf.c tests/fuzz/fuzz-bundle.h \
+	fixtures/make-bundles.sh
