@@ -24,3 +24,8 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmx.c \
 	formats/vmsd.c \
 	formats/vmxf.c
+
+# Firmware variables: VMware's .nvram container, edk2's variable store
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/nvram-vmware.c \
+	formats/nvram-edk2.c

@@ -741,6 +741,57 @@ struct vimg_vm_clone_opts {
 int vimg_vm_clone(struct vimg_vm *src, const char *newdir, const struct vimg_vm_clone_opts *o,
 		  struct vimg_warnings **w, struct vimg_error *err);
 
+/* ---- firmware variables (.nvram, edk2 variable stores) ----------------- */
+
+/*
+ * A VM's UEFI variables: VMware's .nvram (its sections, and the EFI variable
+ * store inside) or an edk2 variable store (OVMF_VARS.fd and the like),
+ * probed from its content, read whole (at most 64 MiB) and validated; never
+ * written. Strings and data live until vimg_nvram_close.
+ */
+struct vimg_nvram;
+
+struct vimg_efi_var {
+	const char *name;		/* UTF-8 */
+	uint8_t guid[16];		/* vendor GUID, EFI byte order */
+	uint32_t attributes;		/* EFI_VARIABLE_* bits */
+	const uint8_t *data;
+	size_t size;
+};
+
+int vimg_nvram_open(const char *path, unsigned flags, struct vimg_nvram **out,
+		    struct vimg_error *err);
+/* The nvram file vm names (nvram = "..."), under the VM's path policy;
+ * VIMG_ENOENT when it names none. */
+int vimg_vm_nvram_open(const struct vimg_vm *vm, struct vimg_nvram **out,
+		       struct vimg_error *err);
+void vimg_nvram_close(struct vimg_nvram *nv);
+/* "vmware" or "edk2". */
+const char *vimg_nvram_format(const struct vimg_nvram *nv);
+size_t vimg_nvram_var_count(const struct vimg_nvram *nv);
+int vimg_nvram_var(const struct vimg_nvram *nv, size_t i, struct vimg_efi_var *out);
+/*
+ * Describe the store through em: "format", VMware's "sections" (name,
+ * subname, offset, size), "variables" (name, guid, attributes, size, sha256,
+ * data when short, "decoded" for the variables people read: Boot####,
+ * BootOrder, SecureBoot, PK, KEK, db, dbx, ...), "boot" (order, current,
+ * entries with description and device path as efibootmgr prints them) and
+ * "secure-boot" (mode, and PK/KEK/db/dbx: set, entries with X.509 subjects).
+ */
+int vimg_nvram_info(struct vimg_nvram *nv, const struct vimg_emit *em, struct vimg_error *err);
+/*
+ * Write nv's non-volatile variables to out (replaced atomically) as an edk2
+ * variable store OVMF boots from: template's layout (an OVMF_VARS.fd-like
+ * file, whose variables are kept unless nv has them too), or with template
+ * NULL the layout of OVMF's 4 MiB build (540672 bytes, as Debian's
+ * OVMF_VARS_4M.fd). Authenticated variables keep their attributes; their
+ * timestamps are those of the source store (zero for VMware's). The output
+ * is a function of the input alone. Volatile variables are left out with a
+ * warning in *w (may be NULL).
+ */
+int vimg_nvram_export_ovmf(const struct vimg_nvram *nv, const char *out, const char *template,
+			   struct vimg_warnings **w, struct vimg_error *err);
+
 /* ---- boot check (mini KVM launcher) ------------------------------------ */
 
 /* Boot stages, in order; a run reports the highest one reached. */
