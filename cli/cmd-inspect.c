@@ -6,19 +6,24 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: vimg inspect [--output=human|json] [--allow-escape] BUNDLE|FILE.vmx\n"
+	"Usage: vimg inspect [--output=human|json] [--allow-escape] BUNDLE|FILE.vmx|FILE.nvram\n"
 	"\n"
 	"Describe a VMware VM (a folder or its .vmx) from its metadata: the\n"
 	"configuration (identity, firmware, CPUs, memory, controllers, disks,\n"
 	"NICs, ports), each disk's chain with formats, sizes and allocation, the\n"
 	"snapshot tree, every file in the folder with its role, and the problems\n"
 	"found: missing files, broken delta chains, absent snapshot disks, locks,\n"
-	"keys that look mistyped. Nothing is written; disks are opened read-only\n"
-	"and only their metadata is read.\n"
+	"keys that look mistyped; the .nvram's variables decoded (boot entries,\n"
+	"Secure Boot state and keys). Nothing is written; disks are opened\n"
+	"read-only and only their metadata is read.\n"
+	"\n"
+	"Given a firmware-variable file instead (VMware's .nvram, an edk2 store\n"
+	"such as OVMF_VARS.fd), describe it as vimg nvram list does.\n"
 	"\n"
 	"  --output=FMT         human (default) or json\n"
 	"  --allow-escape       the VM may name files outside its folder\n"
@@ -26,6 +31,13 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 when inspected (problems are reported, see \"problems\"),\n"
 	"1 when the VM cannot be read, 2 for usage errors.\n";
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 static int cmd_inspect_run(int argc, char **argv)
 {
@@ -37,6 +49,7 @@ static int cmd_inspect_run(int argc, char **argv)
 	};
 	struct vimg_error err = VIMG_ERROR_INIT;
 	enum cli_output output = OUTPUT_HUMAN;
+	struct vimg_nvram *nv = NULL;
 	struct vimg_vm *vm;
 	struct vimg_emit em;
 	struct json j;
@@ -61,9 +74,18 @@ static int cmd_inspect_run(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage(&cmd_inspect, "expected one VM (folder or .vmx)");
-	if (vimg_vm_open(argv[optind], NULL, flags, &vm, &err))
+		return cli_usage(&cmd_inspect, "expected one VM (folder or .vmx) or .nvram");
+	/* A firmware-variable file is known by its content (a damaged one by
+	 * its magic); anything else is taken for a VM. */
+	vm = NULL;
+	if (!is_dir(argv[optind]) && vimg_nvram_open(argv[optind], 0, &nv, &err) &&
+	    err.code == VIMG_ECORRUPT)
 		return cli_error(&cmd_inspect, &err);
+	if (!nv) {
+		err = (struct vimg_error)VIMG_ERROR_INIT;
+		if (vimg_vm_open(argv[optind], NULL, flags, &vm, &err))
+			return cli_error(&cmd_inspect, &err);
+	}
 	if (output == OUTPUT_JSON) {
 		json_init(&j, stdout);
 		json_emit_init(&em, &j);
@@ -71,11 +93,17 @@ static int cmd_inspect_run(int argc, char **argv)
 	} else {
 		text_emit_init(&em, &t, stdout, 0);
 	}
-	rc = vimg_vm_inspect(vm, &em, &problems, &err);
+	if (vm) {
+		rc = vimg_vm_inspect(vm, &em, &problems, &err);
+	} else {
+		em.str(em.opaque, "file", argv[optind]);
+		rc = vimg_nvram_info(nv, &em, &err);
+		vimg_nvram_close(nv);
+	}
 	if (output == OUTPUT_JSON) {
 		json_end(&j);
 		json_finish(&j);
-	} else if (!rc) {
+	} else if (!rc && vm) {
 		printf("%u problem%s found\n", problems, problems == 1 ? "" : "s");
 	}
 	vimg_vm_close(vm);

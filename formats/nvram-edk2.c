@@ -161,7 +161,8 @@ int nvram_edk2_parse(struct vimg_nvram *nv, const uint8_t *buf, size_t len,
 			if (dup < 0) {
 				if (nv->n_vars >= EFI_STORE_MAX_VARS)
 					return vimg_error_set(err, VIMG_ECORRUPT,
-							      "edk2 store: more than %u variables",
+							      "edk2 store: variable at offset 0x%x: "
+							      "more than %u variables", off,
 							      EFI_STORE_MAX_VARS);
 				if (efivar_add(nv, guid, ld_le32(h + 4), h + hsize, name,
 					       h + hsize + name, data, off, "edk2 store", err))

@@ -98,8 +98,8 @@ static int store_parse(struct vimg_nvram *nv, const uint8_t *buf, uint64_t base,
 		}
 		if (nv->n_vars >= EFI_STORE_MAX_VARS)
 			return vimg_error_set(err, VIMG_ECORRUPT,
-					      "nvram: EFI store at offset 0x%llx: more than %u "
-					      "variables", (unsigned long long)base,
+					      "nvram: EFI variable at offset 0x%llx: more than %u "
+					      "variables in the store", (unsigned long long)at,
 					      EFI_STORE_MAX_VARS);
 		if (efivar_add(nv, s + off, attr, s + off + ENTRY_HEADER, name, data, data_len, at,
 			       "nvram", err))
@@ -136,7 +136,8 @@ int nvram_vmware_parse(struct vimg_nvram *nv, const uint8_t *buf, size_t len,
 					      (unsigned long long)off, slen, len);
 		if (nv->n_sections >= EFI_STORE_MAX_SECTIONS)
 			return vimg_error_set(err, VIMG_ECORRUPT,
-					      "nvram: more than %u sections", EFI_STORE_MAX_SECTIONS);
+					      "nvram: section at offset 0x%llx: more than %u sections",
+					      (unsigned long long)off, EFI_STORE_MAX_SECTIONS);
 		ns = realloc(nv->sections, (nv->n_sections + 1) * sizeof(*ns));
 		if (!ns)
 			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");

@@ -13,7 +13,7 @@
 
 /* Bounds on what a store may claim. */
 #define EFI_STORE_MAX_BYTES (64u << 20)
-#define EFI_STORE_MAX_VARS 65536u
+#define EFI_STORE_MAX_VARS 8192u
 #define EFI_STORE_MAX_SECTIONS 4096u
 #define EFI_NAME_MAX_BYTES 1024u
 

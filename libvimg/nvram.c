@@ -52,8 +52,8 @@ int vimg_nvram_open(const char *path, unsigned flags, struct vimg_nvram **out,
 		}
 	if (!nv->format)
 		vimg_error_set(err, VIMG_EFORMAT,
-			       "nvram: neither VMware's container (\"MRVN\") nor an edk2 "
-			       "variable store");
+			       "nvram: no VMware container magic (\"MRVN\") at offset 0, no edk2 "
+			       "firmware volume signature at offset 0x28");
 	free(buf);
 	if (rc) {
 		vimg_error_prefix(err, "%s", path);

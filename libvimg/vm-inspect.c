@@ -331,6 +331,30 @@ static void emit_snapshots(struct inspect *in)
 	em->end(em->opaque);
 }
 
+/* ---- firmware variables --------------------------------------------------------- */
+
+/* The .nvram decoded (boot entries, Secure Boot keys), when it can be read;
+ * one that cannot is a problem: the VM would boot without its variables. */
+static void emit_nvram(struct inspect *in)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_nvram *nv;
+	char *p;
+	struct stat st;
+
+	if (!in->vm->nvram || !*in->vm->nvram || vm_resolve(in->vm, in->vm->nvram, &p, NULL))
+		return;
+	if (stat(p, &st) == 0 && vimg_nvram_open(p, 0, &nv, &err) == 0) {
+		in->em->begin(in->em->opaque, "nvram", false);
+		vimg_nvram_info(nv, in->em, NULL);
+		in->em->end(in->em->opaque);
+		vimg_nvram_close(nv);
+	} else if (err.code) {
+		add_finding(in, true, "nvram", "%s", err.msg);
+	}
+	free(p);
+}
+
 /* ---- the folder ------------------------------------------------------------------ */
 
 static const char *role_by_name(const char *n, bool dir)
@@ -523,6 +547,7 @@ int vimg_vm_inspect(struct vimg_vm *vm, const struct vimg_emit *em, unsigned *pr
 	em->end(em->opaque);
 	emit_snapshots(&in);
 	named_file(&in, "nvram", vm->nvram, "nvram");
+	emit_nvram(&in);
 	named_file(&in, "checkpoint.vmState", vm->suspend, "suspend state");
 	named_file(&in, "extendedConfigFile", vm->vmxf, "extra config");
 	if (vm->vmsd_path && access(vm->vmsd_path, F_OK) == 0)

@@ -11,6 +11,7 @@ man_MANS += \
 	man/vimg-inspect.1 \
 	man/vimg-clone.1 \
 	man/vimg-config.1 \
+	man/vimg-nvram.1 \
 	man/vimg-vmx.5 \
 	man/vimgmount.1 \
 	man/vimg-boot.1 \

@@ -25,7 +25,7 @@ status=0
 for h in $harnesses; do
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$top/libvimg" -I. \
 		"$top/tests/fuzz/fuzz-$h.c" libvimg/.libs/libvimg-internal.a \
-		-lz -lzstd -lpthread -o "fuzz-$h"
+		-lz -lzstd -lcrypto -lpthread -o "fuzz-$h"
 	rm -rf "corpus-$h" && mkdir -p "corpus-$h" "crash-$h"
 	for f in "$top/fixtures/$h"/*; do
 		case "$f" in
@@ -54,9 +54,18 @@ for h in $harnesses; do
 				"${e%%:*}" "$(printf "${e#*:}")" >"corpus-$h/enc-${e%%:*}.vmdk"
 		done
 	fi
+	# Firmware variables: the generator's files, the corpus and OVMF's stores.
+	if [ "$h" = nvram ]; then
+		python3 "$top/fixtures/gen/nvram-gen.py" "gen-$h" >/dev/null
+		cp "gen-$h"/efi.nvram "gen-$h"/bios.nvram "gen-$h"/odd-values.nvram "corpus-$h/"
+		for f in "${VIMG_CORPUS:-}"/nvram/*/*.nvram /usr/share/OVMF/OVMF_VARS*.fd; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
 	vhdx) max_len=8388608 ;;
+	nvram) max_len=1048576 ;;
 	*) max_len=262144 ;;
 	esac
 	echo "fuzz: $h for $secs s"
