@@ -154,20 +154,32 @@ static int fs_getattr(const char *path, struct stat *sb, struct fuse_file_info *
 	sb->st_mtim = st->mtime;
 	sb->st_ctim = st->ctime;
 	(void)fi;
-	if (strcmp(path, "/") == 0) {
+	n = tree_lookup(&st->tree, path);
+	if (!n && tree_is_dir(&st->tree, path)) {
 		sb->st_mode = S_IFDIR | 0555;
 		sb->st_nlink = 2;
 		return 0;
 	}
-	n = tree_lookup(&st->tree, path);
 	if (!n)
 		return -ENOENT;
-	sb->st_mode = S_IFREG | (st->writable && n->kind != TREE_JSON ? 0644 : 0444);
+	sb->st_mode = S_IFREG | (st->writable && n->kind != TREE_DATA ? 0644 : 0444);
 	sb->st_nlink = 1;
 	sb->st_size = (off_t)n->length;
 	sb->st_blksize = 4096;
 	sb->st_blocks = (blkcnt_t)((n->length + 511) / 512);
 	return 0;
+}
+
+struct dir_fill {
+	void *buf;
+	fuse_fill_dir_t fill;
+};
+
+static int dir_fill_one(void *opaque, const char *entry)
+{
+	struct dir_fill *df = opaque;
+
+	return df->fill(df->buf, entry, NULL, 0, 0);
 }
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
@@ -178,13 +190,12 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 	(void)off;
 	(void)fi;
 	(void)flags;
-	if (strcmp(path, "/") != 0)
-		return -ENOTDIR;
+	if (!tree_is_dir(&st->tree, path))
+		return tree_lookup(&st->tree, path) ? -ENOTDIR : -ENOENT;
 	fill(buf, ".", NULL, 0, 0);
 	fill(buf, "..", NULL, 0, 0);
-	for (size_t i = 0; i < st->tree.n; i++)
-		if (fill(buf, st->tree.nodes[i].name, NULL, 0, 0))
-			break;
+	struct dir_fill df = { buf, fill };
+	tree_list(&st->tree, path, dir_fill_one, &df);
 	return 0;
 }
 
@@ -201,7 +212,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		return -ENOENT;
 	if (wants_write && !st->writable)
 		return -EROFS;
-	if (wants_write && n->kind == TREE_JSON)
+	if (wants_write && n->kind == TREE_DATA)
 		return -EACCES;
 	fi->fh = (uint64_t)(n - st->tree.nodes);
 	fi->keep_cache = !st->writable;
@@ -222,7 +233,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
 		return 0;
 	if (size > n->length - o)
 		size = (size_t)(n->length - o);
-	if (n->kind == TREE_JSON) {
+	if (n->kind == TREE_DATA) {
 		memcpy(buf, n->data + o, size);
 		return (int)size;
 	}
@@ -245,7 +256,7 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	(void)path;
 	if (!st->writable)
 		return -EROFS;
-	if (n->kind == TREE_JSON)
+	if (n->kind == TREE_DATA)
 		return -EACCES;
 	if (off < 0)
 		return -EINVAL;
@@ -283,7 +294,7 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 	(void)path;
 	(void)datasync;
-	if (!st->writable || n->kind == TREE_JSON)
+	if (!st->writable || n->kind == TREE_DATA)
 		return 0;
 	if (vimg_image_flush(n->img, &err) < 0) {
 		fprintf(stderr, "vimgmount: flush: %s\n", err.msg);

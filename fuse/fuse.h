@@ -22,9 +22,10 @@
 /* Largest request the kernel is asked to send (max_read, max_write). */
 #define FS_MAX_IO (1u << 20)
 
-/* One disk the mount shows. A VM bundle will give several, named after their device. */
+/* One disk the mount shows. A VM bundle gives several, one folder each. */
 struct tree_disk {
-	const char *name;		/* file name: "disk" for a single image, later "scsi0-0" */
+	const char *name;		/* path: "disk" for a single image, "scsi0-0/disk"
+					   or "snapshots/NAME/scsi0-0/disk" in a bundle */
 	struct vimg_image *img;		/* what is read and written: image, overlay or view */
 	struct vimg_image *image;	/* the user's image (below the overlay), for info.json */
 	const char *overlay;		/* overlay path, or NULL */
@@ -34,20 +35,23 @@ struct tree_disk {
 enum tree_kind {
 	TREE_DISK = 1,		/* a whole virtual disk */
 	TREE_PARTITION,		/* a window [offset, offset+length) of a disk */
-	TREE_JSON,		/* generated text (info.json) */
+	TREE_DATA,		/* bytes held in memory (info.json, vm.json, nvram/) */
 };
 
+/* Nodes are files; their names are paths ("scsi0-0/disk.p1"), and the
+ * folders are those their names imply. */
 struct tree_node {
 	char *name;
 	enum tree_kind kind;
-	struct vimg_image *img;		/* NULL for TREE_JSON */
+	struct vimg_image *img;		/* TREE_DISK, TREE_PARTITION */
 	uint64_t offset, length;
-	const char *data;		/* TREE_JSON: the text, `length` bytes */
+	const char *data;		/* TREE_DATA: `length` bytes */
+	void *owned;			/* freed with the tree */
 };
 
 struct tree {
 	struct tree_node *nodes;
-	size_t n;
+	size_t n, cap;
 	char *json;
 	char **warnings;		/* partition tables that could not be read fully */
 	size_t nwarnings;
@@ -64,8 +68,19 @@ struct tree {
  */
 int tree_build(struct tree *t, const struct tree_disk *disks, size_t ndisks, const char *mode,
 	       struct vimg_error *err);
+/* Add a file of len bytes at data; owned (may be NULL) is freed with the
+ * tree. Returns 0 or VIMG_ENOMEM. */
+int tree_add_data(struct tree *t, const char *name, const void *data, size_t len, void *owned);
+/* Add vm.json: the VM as vimg inspect describes it. */
+int tree_add_vm_json(struct tree *t, const char *name, struct vimg_vm *vm,
+		     struct vimg_error *err);
 /* The node for "/name", or NULL (also for "/" itself). Thread-safe. */
 const struct tree_node *tree_lookup(const struct tree *t, const char *path);
+/* Whether "/name" is a folder ("/" is). */
+bool tree_is_dir(const struct tree *t, const char *path);
+/* Call fill with each entry of the folder "/name", once each. */
+void tree_list(const struct tree *t, const char *path,
+	       int (*fill)(void *opaque, const char *entry), void *opaque);
 /* Free what tree_build allocated (not the images). Accepts an empty tree. */
 void tree_free(struct tree *t);
 
@@ -77,7 +92,7 @@ struct fs_state {
 	uid_t uid;
 	gid_t gid;
 	struct timespec atime, mtime, ctime; /* of the image file, at mount time */
-	struct vimg_image *close_order[4]; /* closed in this order at unmount */
+	struct vimg_image **close_order; /* closed in this order at unmount */
 	size_t nclose;
 	int close_rc;			/* result of the flush at unmount */
 	char close_msg[VIMG_ERROR_MSG_MAX];

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The virtual file tree of a vimgmount mount: one flat directory holding, per
- * disk, the disk itself and one file per partition, then info.json describing
- * all of it (RFC 8259 JSON, written here with full string escaping so that any
- * file name is safe). Built once before mounting; read-only afterwards.
+ * The virtual file tree of a vimgmount mount: per disk, the disk itself and
+ * one file per partition, then info.json describing all of it (RFC 8259
+ * JSON, written here with full string escaping so that any file name is
+ * safe); for a VM bundle also vm.json, the nvram/ variables and the saved
+ * state's memory. Nodes are files named by their paths; folders are implied
+ * by the names. Built once before mounting; read-only afterwards.
  */
 #include "config.h"
 
@@ -179,30 +181,115 @@ struct build {
 	struct tree *t;
 	struct json *j;
 	const struct tree_disk *disk;
-	size_t cap;
 };
+
+/* Append a node; name (malloc'd) is taken over, also on failure. */
+static struct tree_node *node_add(struct tree *t, char *name, enum tree_kind kind,
+				  uint64_t length)
+{
+	if (!name)
+		return NULL;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 16;
+		struct tree_node *p = realloc(t->nodes, cap * sizeof(*p));
+		if (!p) {
+			free(name);
+			return NULL;
+		}
+		t->nodes = p;
+		t->cap = cap;
+	}
+	t->nodes[t->n] = (struct tree_node){ .name = name, .kind = kind, .length = length };
+	return &t->nodes[t->n++];
+}
 
 static int tree_add(struct build *b, char *name, enum tree_kind kind, struct vimg_image *img,
 		    uint64_t offset, uint64_t length)
 {
-	struct tree *t = b->t;
+	struct tree_node *n = node_add(b->t, name, kind, length);
 
-	if (!name)
+	if (!n)
 		return VIMG_ENOMEM;
-	if (t->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 16;
-		struct tree_node *p = realloc(t->nodes, cap * sizeof(*p));
-		if (!p) {
-			free(name);
-			return VIMG_ENOMEM;
-		}
-		t->nodes = p;
-		b->cap = cap;
-	}
-	t->nodes[t->n++] = (struct tree_node){
-		.name = name, .kind = kind, .img = img, .offset = offset, .length = length,
-	};
+	n->img = img;
+	n->offset = offset;
 	return 0;
+}
+
+int tree_add_data(struct tree *t, const char *name, const void *data, size_t len, void *owned)
+{
+	struct tree_node *n = node_add(t, strdup(name), TREE_DATA, len);
+
+	if (!n) {
+		free(owned);
+		return VIMG_ENOMEM;
+	}
+	n->data = data;
+	n->owned = owned;
+	return 0;
+}
+
+/* ---- vm.json: what vimg inspect emits, through this file's writer ---------- */
+
+struct json_emit {
+	struct json *j;
+	bool list[64];
+	unsigned depth;
+};
+
+static void je_str(void *o, const char *k, const char *v)
+{
+	json_str(((struct json_emit *)o)->j, k, v);
+}
+static void je_u64(void *o, const char *k, uint64_t v)
+{
+	json_u64(((struct json_emit *)o)->j, k, v);
+}
+static void je_i64(void *o, const char *k, int64_t v)
+{
+	json_key(((struct json_emit *)o)->j, k);
+	json_printf(((struct json_emit *)o)->j, "%" PRId64, v);
+}
+static void je_bool(void *o, const char *k, bool v)
+{
+	json_bool(((struct json_emit *)o)->j, k, v);
+}
+static void je_begin(void *o, const char *k, bool is_list)
+{
+	struct json_emit *e = o;
+
+	if (e->depth + 1 < sizeof(e->list))
+		e->list[++e->depth] = is_list;
+	json_open(e->j, k, is_list);
+}
+static void je_end(void *o)
+{
+	struct json_emit *e = o;
+
+	json_close(e->j, e->list[e->depth]);
+	if (e->depth)
+		e->depth--;
+}
+
+int tree_add_vm_json(struct tree *t, const char *name, struct vimg_vm *vm,
+		     struct vimg_error *err)
+{
+	struct json j = { 0 };
+	struct json_emit e = { .j = &j };
+	const struct vimg_emit em = { je_str, je_u64, je_i64, je_bool, je_begin, je_end, &e };
+	int rc;
+
+	json_open(&j, NULL, false);
+	rc = vimg_vm_inspect(vm, &em, NULL, err);
+	json_close(&j, false);
+	json_raw(&j, "\n", 1);
+	if (rc == 0 && j.oom)
+		rc = vimg_error_set(err, VIMG_ENOMEM, "vm.json: out of memory");
+	if (rc < 0) {
+		free(j.buf);
+		return rc;
+	}
+	rc = tree_add_data(t, name, j.buf, j.len, j.buf);
+	return rc < 0 ? vimg_error_set(err, rc, "out of memory") : 0;
 }
 
 static char *name_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -358,7 +445,7 @@ int tree_build(struct tree *t, const struct tree_disk *disks, size_t ndisks, con
 	if (rc == 0 && j.oom)
 		rc = vimg_error_set(err, VIMG_ENOMEM, "info.json: out of memory");
 	if (rc == 0) {
-		rc = tree_add(&b, strdup("info.json"), TREE_JSON, NULL, 0, j.len);
+		rc = tree_add(&b, strdup("info.json"), TREE_DATA, NULL, 0, j.len);
 		if (rc < 0)
 			vimg_error_set(err, rc, "out of memory");
 	}
@@ -377,17 +464,77 @@ const struct tree_node *tree_lookup(const struct tree *t, const char *path)
 	if (path[0] != '/')
 		return NULL;
 	path++;
-	/* A handful of nodes (at most VIMG_PARTITION_MAX + 2 per disk): linear is fine. */
+	/* Hundreds of nodes at most (partitions, snapshots, variables): linear is fine. */
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->nodes[i].name, path) == 0)
 			return &t->nodes[i];
 	return NULL;
 }
 
+/* The entry of the folder prefix[0, plen) that name lies under, or NULL. */
+static const char *entry_under(const char *name, const char *prefix, size_t plen, size_t *elen)
+{
+	const char *e, *slash;
+
+	if (plen && (strncmp(name, prefix, plen) || name[plen] != '/'))
+		return NULL;
+	e = plen ? name + plen + 1 : name;
+	slash = strchr(e, '/');
+	*elen = slash ? (size_t)(slash - e) : strlen(e);
+	return e;
+}
+
+bool tree_is_dir(const struct tree *t, const char *path)
+{
+	size_t plen, elen;
+
+	if (path[0] != '/')
+		return false;
+	path++;
+	plen = strlen(path);
+	if (!plen)
+		return true;
+	for (size_t i = 0; i < t->n; i++)
+		if (entry_under(t->nodes[i].name, path, plen, &elen) &&
+		    strlen(t->nodes[i].name) > plen)
+			return true;
+	return false;
+}
+
+void tree_list(const struct tree *t, const char *path,
+	       int (*fill)(void *opaque, const char *entry), void *opaque)
+{
+	size_t plen = strlen(path + 1);
+
+	for (size_t i = 0; i < t->n; i++) {
+		size_t elen, l2;
+		const char *e = entry_under(t->nodes[i].name, path + 1, plen, &elen);
+		bool seen = false;
+		char entry[256];
+
+		if (!e || elen >= sizeof(entry))
+			continue;
+		/* Listed once: at the first node under it. */
+		for (size_t k = 0; k < i && !seen; k++) {
+			const char *e2 = entry_under(t->nodes[k].name, path + 1, plen, &l2);
+
+			seen = e2 && l2 == elen && !memcmp(e, e2, elen);
+		}
+		if (seen)
+			continue;
+		memcpy(entry, e, elen);
+		entry[elen] = 0;
+		if (fill(opaque, entry))
+			return;
+	}
+}
+
 void tree_free(struct tree *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->nodes[i].name);
+		free(t->nodes[i].owned);
+	}
 	for (size_t i = 0; i < t->nwarnings; i++)
 		free(t->warnings[i]);
 	free(t->nodes);

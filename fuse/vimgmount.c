@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,10 +23,16 @@
 
 static const char usage[] =
 	"Usage: vimgmount [options] IMAGE MOUNTPOINT\n"
+	"       vimgmount [options] BUNDLE|FILE.vmx MOUNTPOINT\n"
 	"\n"
 	"Show the virtual disk of IMAGE under MOUNTPOINT as the raw file \"disk\",\n"
 	"one file per partition (\"disk.p1\", ...) and \"info.json\".\n"
 	"Read-only unless --rw or --overlay is given.\n"
+	"\n"
+	"A VMware VM (its folder or .vmx) is shown read-only: one folder per disk\n"
+	"(\"scsi0-0/disk\", its partitions beside it), each snapshot's disks under\n"
+	"\"snapshots/NAME/\", \"nvram/\" (one file per UEFI variable, NAME-GUID),\n"
+	"\"vm.json\" (the VM as vimg inspect describes it) and \"info.json\".\n"
 	"\n"
 	"  -F, --format=FMT     image format (default: probe); also -f FMT\n"
 	"  --rw                 write through to the image\n"
@@ -173,11 +180,34 @@ static void parse_args(int argc, char **argv, struct mount_opts *o)
 /* ---- opening ------------------------------------------------------------ */
 
 struct opened {
-	struct tree_disk disk;
-	struct vimg_image *close_order[3];
-	size_t nclose;
+	struct tree_disk disk;		/* an image's one disk */
+	struct tree_disk *disks;	/* a bundle's */
+	size_t ndisks;
+	char **names;			/* the bundle disks' names */
+	struct vimg_image **close_order;
+	size_t nclose, cap;
 	bool overlay_created;
+	struct vimg_vm *vm;		/* a bundle */
+	struct vimg_nvram *nvram;
 };
+
+/* Remember img, to be closed at unmount in the order given. */
+static int keep(struct opened *op, struct vimg_image *img, struct vimg_error *err)
+{
+	if (op->nclose == op->cap) {
+		size_t cap = op->cap ? 2 * op->cap : 4;
+		struct vimg_image **p = realloc(op->close_order, cap * sizeof(*p));
+
+		if (!p) {
+			vimg_image_close(img, NULL);
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		}
+		op->close_order = p;
+		op->cap = cap;
+	}
+	op->close_order[op->nclose++] = img;
+	return 0;
+}
 
 /* The overlay FILE must already be a qcow2 over IMAGE when it exists. */
 static int overlay_check(struct vimg_image *ov, const struct mount_opts *o,
@@ -219,8 +249,7 @@ static int open_overlay(const struct mount_opts *o, const char *format, struct o
 	op->disk.img = ov;
 	op->disk.image = vimg_image_backing(ov);
 	op->disk.overlay = o->overlay;
-	op->close_order[op->nclose++] = ov;
-	return 0;
+	return keep(op, ov, err);
 }
 
 static int open_disk(const struct mount_opts *o, struct opened *op, struct vimg_error *err)
@@ -245,14 +274,15 @@ static int open_disk(const struct mount_opts *o, struct opened *op, struct vimg_
 		op->disk.img = view;
 		op->disk.image = img;
 		op->disk.snapshot = o->snapshot;
-		op->close_order[op->nclose++] = view;
-		op->close_order[op->nclose++] = img;
-		return 0;
+		if (keep(op, view, err)) {
+			vimg_image_close(img, NULL);
+			return -1;
+		}
+		return keep(op, img, err);
 	}
 	if (!o->rw && !o->overlay) {
 		op->disk.img = op->disk.image = img;
-		op->close_order[op->nclose++] = img;
-		return 0;
+		return keep(op, img, err);
 	}
 	format = strdup(vimg_image_format(img));
 	vimg_image_close(img, NULL);
@@ -268,11 +298,162 @@ static int open_disk(const struct mount_opts *o, struct opened *op, struct vimg_
 		rc = vimg_image_open(o->image, format, flags | VIMG_OPEN_RDWR, &img, err);
 		if (rc == 0) {
 			op->disk.img = op->disk.image = img;
-			op->close_order[op->nclose++] = img;
+			rc = keep(op, img, err);
 		}
 	}
 	free(format);
 	return rc;
+}
+
+/* ---- VM bundles ----------------------------------------------------------- */
+
+static bool is_bundle(const char *path)
+{
+	struct stat sb;
+	size_t l = strlen(path);
+
+	return (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) ||
+	       (l > 4 && !strcasecmp(path + l - 4, ".vmx")) ||
+	       (l > 5 && !strcasecmp(path + l - 5, ".vmtx"));
+}
+
+/* s as one path component: '/' and ':' become '-', and "", "." and ".."
+ * (which would not be one) get a leading '_'. */
+static char *component(const char *s)
+{
+	char *c;
+
+	if (asprintf(&c, "%s%s", !*s || !strcmp(s, ".") || !strcmp(s, "..") ? "_" : "", s) < 0)
+		return NULL;
+	for (char *p = c; *p; p++)
+		if (*p == '/' || *p == ':')
+			*p = '-';
+	return c;
+}
+
+/* Open the disk `file` of the VM, shown as DIR/NODE/disk. */
+static int bundle_disk(struct opened *op, const struct mount_opts *o, const char *dir,
+		       const char *node, const char *file, struct vimg_error *err)
+{
+	struct vimg_image *img;
+	struct tree_disk *nd;
+	char *path, *comp, *name = NULL, **nn;
+	int rc;
+
+	if (vimg_vm_resolve(op->vm, file, &path, err))
+		return vimg_error_prefix(err, "%s", node);
+	rc = vimg_image_open(path, NULL, o->allow_escape ? VIMG_OPEN_ALLOW_ESCAPE : 0, &img, err);
+	free(path);
+	if (rc < 0)
+		return vimg_error_prefix(err, "%s", node);
+	if (keep(op, img, err))
+		return -1;
+	comp = component(node);
+	if (!comp || asprintf(&name, "%s%s/disk", dir, comp) < 0)
+		name = NULL;
+	free(comp);
+	nd = name ? realloc(op->disks, (op->ndisks + 1) * sizeof(*nd)) : NULL;
+	if (nd)
+		op->disks = nd;
+	nn = nd ? realloc(op->names, (op->ndisks + 1) * sizeof(*nn)) : NULL;
+	if (!nn) {
+		free(name);
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	op->names = nn;
+	op->disks[op->ndisks] = (struct tree_disk){ .name = name, .img = img, .image = img };
+	op->names[op->ndisks++] = name;
+	return 0;
+}
+
+/* The folder of snapshot s: snapshots/NAME/, or snapshots/NAME-UID/ when an
+ * earlier snapshot has that name. */
+static char *snapshot_dir(const struct vimg_vm *vm, size_t i)
+{
+	const struct vimg_vm_snapshot *s = vimg_vm_snapshot_get(vm, i);
+	char *comp = component(s->name ? s->name : ""), *dir = NULL;
+	bool taken = false;
+
+	for (size_t k = 0; comp && k < i && !taken; k++) {
+		char *other = component(vimg_vm_snapshot_get(vm, k)->name ?
+					vimg_vm_snapshot_get(vm, k)->name : "");
+
+		taken = !other || !strcmp(other, comp);
+		free(other);
+	}
+	if (comp && (taken ? asprintf(&dir, "snapshots/%s-%u/", comp, s->uid)
+			   : asprintf(&dir, "snapshots/%s/", comp)) < 0)
+		dir = NULL;
+	free(comp);
+	return dir;
+}
+
+/* Every disk of the current state and of each snapshot, read-only. */
+static int open_bundle(const struct mount_opts *o, struct opened *op, struct vimg_error *err)
+{
+	struct vimg_error nerr = VIMG_ERROR_INIT;
+
+	if (o->rw || o->overlay || o->snapshot || o->format)
+		return vimg_error_set(err, VIMG_EINVAL,
+				      "%s is a VM: it is mounted read-only with every disk and "
+				      "snapshot shown (--rw, --overlay, --snapshot and -F apply "
+				      "to disk images)", o->image);
+	if (vimg_vm_open(o->image, NULL, o->allow_escape ? VIMG_VM_ALLOW_ESCAPE : 0, &op->vm, err))
+		return -1;
+	for (size_t i = 0; i < vimg_vm_disk_count(op->vm); i++) {
+		const struct vimg_vm_disk *d = vimg_vm_disk_get(op->vm, i);
+
+		if (d->kind == VIMG_DEV_DISK && d->file &&
+		    bundle_disk(op, o, "", d->node, d->file, err))
+			return -1;
+	}
+	for (size_t i = 0; i < vimg_vm_snapshot_count(op->vm); i++) {
+		const struct vimg_vm_snapshot *s = vimg_vm_snapshot_get(op->vm, i);
+		char *dir = snapshot_dir(op->vm, i);
+
+		if (!dir)
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		for (size_t k = 0; k < s->n_disks; k++)
+			if (bundle_disk(op, o, dir, s->disks[k].node, s->disks[k].file, err)) {
+				free(dir);
+				return vimg_error_prefix(err, "snapshot \"%s\"", s->name);
+			}
+		free(dir);
+	}
+	/* A VM whose nvram cannot be read still shows its disks. */
+	if (vimg_vm_nvram(op->vm) && vimg_vm_nvram_open(op->vm, &op->nvram, &nerr))
+		fprintf(stderr, "vimgmount: warning: nvram: %s\n", nerr.msg);
+	return 0;
+}
+
+/* vm.json, and nvram/NAME-GUID for each variable. */
+static int bundle_files(struct tree *t, struct opened *op, struct vimg_error *err)
+{
+	if (tree_add_vm_json(t, "vm.json", op->vm, err))
+		return -1;
+	for (size_t i = 0; i < vimg_nvram_var_count(op->nvram); i++) {
+		struct vimg_efi_var v;
+		char *comp, *name = NULL;
+		char guid[37];
+		const uint8_t *g;
+
+		vimg_nvram_var(op->nvram, i, &v);
+		g = v.guid;
+		snprintf(guid, sizeof(guid),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11],
+			 g[12], g[13], g[14], g[15]);
+		comp = component(v.name);
+		if (!comp || asprintf(&name, "nvram/%s-%s", comp, guid) < 0 ||
+		    tree_add_data(t, name, v.data, v.size, NULL) < 0) {
+			free(comp);
+			free(name);
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		}
+		free(comp);
+		free(name);
+	}
+	return 0;
 }
 
 /* ---- mounting ----------------------------------------------------------- */
@@ -359,7 +540,7 @@ int main(int argc, char **argv)
 	struct fs_state st = { .uid = getuid(), .gid = getgid() };
 	const char *mode;
 	struct stat sb;
-	bool mounted = false;
+	bool mounted = false, bundle;
 	char *mnt_real = NULL;
 	int rc;
 
@@ -376,17 +557,22 @@ int main(int argc, char **argv)
 	st.atime = sb.st_atim;
 	st.mtime = sb.st_mtim;
 	st.ctime = sb.st_ctim;
-	if (open_disk(&o, &op, &err) < 0) {
+	bundle = is_bundle(o.image);
+	if ((bundle ? open_bundle(&o, &op, &err) : open_disk(&o, &op, &err)) < 0) {
 		fprintf(stderr, "vimgmount: %s\n", err.msg);
+		st.close_order = op.close_order;
+		st.nclose = op.nclose;
+		close_images(&st);
 		goto out;
 	}
-	for (size_t i = 0; i < op.nclose; i++)
-		st.close_order[i] = op.close_order[i];
+	st.close_order = op.close_order;
 	st.nclose = op.nclose;
 	st.writable = o.rw || o.overlay;
 	st.mountpoint = mnt_real = realpath(o.mountpoint, NULL);
 	mode = o.overlay ? "overlay" : o.rw ? "rw" : "ro";
-	if (tree_build(&st.tree, &op.disk, 1, mode, &err) < 0) {
+	if (tree_build(&st.tree, bundle ? op.disks : &op.disk, bundle ? op.ndisks : 1, mode,
+		       &err) < 0 ||
+	    (bundle && bundle_files(&st.tree, &op, &err) < 0)) {
 		fprintf(stderr, "vimgmount: %s\n", err.msg);
 		close_images(&st);
 		rc = 1;
@@ -406,6 +592,13 @@ out:
 	/* A new overlay is useless when the mount failed at once: remove it. */
 	if (rc != 0 && op.overlay_created && !mounted)
 		unlink(o.overlay);
+	for (size_t i = 0; i < op.ndisks; i++)
+		free(op.names[i]);
+	free(op.names);
+	free(op.disks);
+	free(op.close_order);
+	vimg_nvram_close(op.nvram);
+	vimg_vm_close(op.vm);
 	free(mnt_real);
 	free(o.image);
 	free(o.mountpoint);

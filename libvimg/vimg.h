@@ -566,6 +566,11 @@ unsigned vimg_vm_cores_per_socket(const struct vimg_vm *vm);
 uint64_t vimg_vm_memory_mb(const struct vimg_vm *vm);
 /* Firmware variables (.nvram) and suspended state (.vmss) file names, or NULL. */
 const char *vimg_vm_nvram(const struct vimg_vm *vm);
+/* The path of a file the VM names (a disk, its nvram, a state file),
+ * relative to its folder, under its path policy (VIMG_EACCES outside it
+ * unless VIMG_VM_ALLOW_ESCAPE); *out is malloc'd. */
+int vimg_vm_resolve(const struct vimg_vm *vm, const char *name, char **out,
+		    struct vimg_error *err);
 const char *vimg_vm_suspend_state(const struct vimg_vm *vm);
 
 enum vimg_controller_type {

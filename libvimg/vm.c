@@ -69,6 +69,14 @@ int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vi
 	return path_resolve(vm->dir, name, vm->flags & VIMG_VM_ALLOW_ESCAPE, out, err);
 }
 
+int vimg_vm_resolve(const struct vimg_vm *vm, const char *name, char **out,
+		    struct vimg_error *err)
+{
+	if (!vm_valid(vm) || !name || !out)
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_vm_resolve: invalid arguments");
+	return vm_resolve(vm, name, out, err);
+}
+
 int vm_read_dictionary(const char *path, const char *what, struct kvtext **kv,
 		       struct vimg_error *err)
 {

@@ -8,7 +8,7 @@ tests_check_partition_LDADD = libvimg/libvimg-internal.la $(TESTLIB)
 endif
 FUSE_TESTS = tests/test-fuse-usage.sh tests/test-fuse-equivalence.sh \
 	tests/test-fuse-filesystems.sh tests/test-fuse-readonly.sh tests/test-fuse-overlay.sh \
-	tests/test-fuse-rw.sh
+	tests/test-fuse-rw.sh tests/test-fuse-bundle.sh
 if HAVE_FUSE
 TESTS += $(FUSE_TESTS)
 endif

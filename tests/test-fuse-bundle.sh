@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# vimgmount of a VMware VM (folder or .vmx): one folder per disk, each
+# snapshot's disks under snapshots/NAME/, each equal to vimg convert -O raw
+# of the file that state names; nvram/ holds each UEFI variable's data as
+# vimg nvram list reports it; vm.json is vimg inspect's model; it is
+# read-only, options that would write are refused, and every file of the
+# bundle is byte-identical afterwards.
+. "${VIMG_SRCDIR:-$(dirname "$0")/..}/tests/functions.sh"
+. "$VIMG_SRCDIR/tests/fuse-functions.sh"
+tmpdir
+fuse_requires
+make_bundles "$TMPD/b"
+cd "$TMPD"
+sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort) ; }
+
+# views VM MNT: "LABEL NODE SHA256" from the mount, as vm_views gives them.
+views() {
+	python3 - "$2" <<'EOF'
+import hashlib, os, sys
+mnt = sys.argv[1]
+def digest(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+lines = []
+for root, dirs, files in os.walk(mnt):
+    if "disk" in files:
+        rel = os.path.relpath(root, mnt).split(os.sep)
+        node = rel[-1].replace("-", ":", 1)
+        label = rel[1] if rel[0] == "snapshots" else "@current"
+        lines.append("%s %s %s" % (label, node, digest(os.path.join(root, "disk"))))
+print("\n".join(sorted(lines)))
+EOF
+}
+
+for vm in chain branch esx-efi; do
+	before=$(sums b/$vm)
+	want=$(vm_views b/$vm)
+	fuse_mount mnt b/$vm || { cat fuse-err >&2; fail "mount $vm"; }
+	got=$(views b/$vm mnt)
+	[ "$got" = "$want" ] || { echo "want:
+$want
+got:
+$got" >&2; fail "$vm: a disk folder differs from vimg convert of its state"; }
+	[ "$(json_get mnt/vm.json "d['vm']['name']")" = "$vm" ] || fail "$vm: vm.json"
+	[ "$(json_get mnt/vm.json "len(d['problems'])")" = 0 ] || fail "$vm: vm.json problems"
+	[ "$(json_get mnt/info.json "d['mode']")" = ro ] || fail "$vm: info.json mode"
+	[ "$(stat -c %a mnt/scsi0-0/disk)" = 444 ] || fail "$vm: disk mode"
+	if (echo x >mnt/scsi0-0/disk) 2>/dev/null; then fail "$vm: wrote to a disk"; fi
+	fuse_umount mnt
+	[ "$(sums b/$vm)" = "$before" ] || fail "$vm: the bundle changed"
+done
+
+# nvram/: every variable, NAME-GUID, its data.
+fuse_mount mnt b/esx-efi/esx-efi.vmx || { cat fuse-err >&2; fail "mount by .vmx"; }
+"$VIMG" nvram list --output=json b/esx-efi/esx-efi.nvram >nv.json
+python3 - nv.json mnt/nvram <<'EOF' || fail "nvram/ differs from vimg nvram list"
+import hashlib, json, os, sys
+d = json.load(open(sys.argv[1]))
+want = sorted("%s-%s %s" % (v["name"], v["guid"], v["sha256"]) for v in d["variables"])
+got = sorted("%s %s" % (f, hashlib.sha256(open(os.path.join(sys.argv[2], f), "rb").read()).hexdigest())
+             for f in os.listdir(sys.argv[2]))
+if want != got or len(want) < 9:
+    sys.exit("%s\n!=\n%s" % (want, got))
+EOF
+[ "$(ls mnt | tr '\n' ' ')" = "info.json nvram scsi0-0 scsi0-1 vm.json " ] ||
+	fail "top level: $(ls mnt | tr '\n' ' ')"
+fuse_umount mnt
+
+mkdir -p mnt2
+expect_status 1 "$VIMGMOUNT" -f --rw b/chain mnt2
+grep -q 'is a VM: it is mounted read-only' err || fail "--rw on a bundle: $(cat err)"
+echo "PASS: VM bundles through vimgmount"
