@@ -24,3 +24,12 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmx.c \
 	formats/vmsd.c \
 	formats/vmxf.c
+
+# VMware saved state: .vmss/.vmsn checkpoints and .vmem memory (read-only),
+# guest memory written out as raw or ELF by vimg_memdump
+noinst_HEADERS += formats/vmss.h
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/vmss.c \
+	formats/vmss-cpu.c \
+	formats/vmss-info.c \
+	formats/vmss-dump.c
