@@ -17,6 +17,7 @@ cli_vimg_SOURCES = \
 	cli/cmd-clone.c \
 	cli/cmd-inspect.c \
 	cli/cmd-config.c \
+	cli/cmd-memdump.c \
 	cli/cmd-formats.c \
 	cli/cmd-boot.c
 cli_vimg_LDADD = libvimg/libvimg.la $(PTHREAD_LIBS)

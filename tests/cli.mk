@@ -18,6 +18,7 @@ CLI_TESTS = \
 	tests/test-clone-vm.sh \
 	tests/test-inspect-vm.sh \
 	tests/test-config-roundtrip.sh \
-	tests/test-config-malformed.sh
+	tests/test-config-malformed.sh \
+	tests/test-memdump.sh
 TESTS += $(CLI_TESTS)
-EXTRA_DIST += $(CLI_TESTS)
+EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py
