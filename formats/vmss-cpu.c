@@ -57,11 +57,10 @@ static void set(struct vmss_vcpu *c, int r, uint64_t v)
 	c->present |= 1ull << r;
 }
 
-static int cpu_block(struct vimg_vmstate *st, struct vmss_vcpu *c, const struct vmss_tag *t,
-		     struct vimg_error *err)
+static void cpu_block(struct vmss_vcpu *c, const struct vmss_tag *t)
 {
-	uint8_t b[128];
-	int first, count, rc;
+	const uint8_t *b = t->data;
+	int first, count;
 
 	if (!strcmp(t->name, "gpregs") && t->size == 128)
 		first = VMSS_RAX, count = 16;
@@ -70,18 +69,14 @@ static int cpu_block(struct vimg_vmstate *st, struct vmss_vcpu *c, const struct 
 	else if (!strcmp(t->name, "IDTR") && t->size == 10)
 		first = VMSS_IDTR, count = 1;
 	else
-		return 0;
-	if (t->compressed)
-		return 0;
-	if ((rc = file_pread_full(st->state, b, (size_t)t->size, t->val_off, err)))
-		return vimg_error_prefix(err, "vmss: group \"cpu\" tag \"%s\" at offset 0x%llx",
-					 t->name, (unsigned long long)t->off);
+		return;
+	if (!t->has_data)
+		return;
 	if (first == VMSS_IDTR)
 		set(c, VMSS_IDTR, ld_le64(b + 2));
 	else
 		for (int i = 0; i < count; i++)
 			set(c, first + i, ld_le64(b + 8 * i));
-	return 0;
 }
 
 int vmss_cpu_tag(struct vimg_vmstate *st, const struct vmss_tag *t, struct vimg_error *err)
@@ -97,8 +92,10 @@ int vmss_cpu_tag(struct vimg_vmstate *st, const struct vmss_tag *t, struct vimg_
 	}
 	if (t->n_idx < 1 || !(c = vcpu(st, t->idx[0], err, &rc)))
 		return t->n_idx < 1 ? 0 : rc;
-	if (t->block)
-		return cpu_block(st, c, t, err);
+	if (t->block) {
+		cpu_block(c, t);
+		return 0;
+	}
 	if (!vmss_tag_uint(t, &v))
 		return 0;
 	for (int r = VMSS_RAX; r <= VMSS_RIP; r++)

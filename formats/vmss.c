@@ -158,8 +158,13 @@ static int read_tag(const struct vimg_vmstate *st, struct tag_reader *r, struct 
 				      (unsigned long long)t->off, (unsigned long long)t->size,
 				      (unsigned long long)t->val_off, end_what(r),
 				      (unsigned long long)r->end);
-	r->pos = data_end;
-	return 0;
+	if (t->compressed || t->size > VMSS_SMALL_BLOCK) {
+		r->pos = data_end;
+		return 0;
+	}
+	r->pos = t->val_off;
+	t->has_data = true;
+	return rd_take(r, t->data, (size_t)t->size, "block data", t->off, err);
 }
 
 static int memory_tag(struct parse *p, const struct vmss_tag *t, struct vimg_error *err)

@@ -104,6 +104,9 @@ struct vimg_vmstate {
 	uint32_t num_vcpus;		/* cpu:numVCPUs, 0 if absent */
 };
 
+/* Blocks up to this size (registers) are read with the tags, not apart. */
+#define VMSS_SMALL_BLOCK	128
+
 /* A tag as the walker hands it to a group's handler. */
 struct vmss_tag {
 	uint64_t off;			/* of the tag's flags byte */
@@ -115,6 +118,8 @@ struct vmss_tag {
 	uint64_t size;			/* value size, or the block's on-disk size */
 	uint64_t mem_size;		/* a block's in-memory size */
 	uint8_t val[64];		/* an inline value (size <= 61) */
+	uint8_t data[VMSS_SMALL_BLOCK];	/* a small uncompressed block's data */
+	bool has_data;
 };
 
 /* Little-endian value of an inline tag of 1, 2, 4 or 8 bytes; false otherwise. */
