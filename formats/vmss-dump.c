@@ -132,8 +132,9 @@ static int dump_elf(struct dump *d, struct vimg_error *err)
 	for (size_t i = 0; i < st->n_regions; i++) {
 		uint8_t *ph = h + ELF_EHDR_SIZE + i * ELF_PHDR_SIZE;
 
-		/* Page-aligned data; regions are whole pages, so this cannot overflow
-		 * what the memory data already holds by more than a page each. */
+		/* Each segment starts on a page; only a region-less state's single
+		 * region may end mid-page. Sizes are bounded by the memory data, far
+		 * from overflowing. */
 		ck_align_up(off, VMSS_PAGE_SIZE, &off);
 		st_le32(ph, 1);				/* PT_LOAD */
 		st_le32(ph + 4, 7);			/* PF_R | PF_W | PF_X */
