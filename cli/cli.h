@@ -27,6 +27,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_ALLOW_ESCAPE,
 	OPT_BACKING_CHAIN,
+	OPT_VMEM,
 };
 
 /*
@@ -44,6 +45,7 @@ extern const struct cmd cmd_info, cmd_create, cmd_convert, cmd_compare, cmd_chec
 	cmd_map, cmd_snapshot, cmd_formats;
 extern const struct cmd cmd_boot;
 extern const struct cmd cmd_inspect, cmd_clone, cmd_config, cmd_nvram;
+extern const struct cmd cmd_memdump;
 
 /* ---- opts.c ---------------------------------------------------------- */
 

@@ -18,6 +18,7 @@ cli_vimg_SOURCES = \
 	cli/cmd-inspect.c \
 	cli/cmd-config.c \
 	cli/cmd-nvram.c \
+	cli/cmd-memdump.c \
 	cli/cmd-formats.c \
 	cli/cmd-boot.c
 cli_vimg_LDADD = libvimg/libvimg.la $(PTHREAD_LIBS)

@@ -29,3 +29,12 @@ libvimg_libvimg_internal_la_SOURCES += \
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/nvram-vmware.c \
 	formats/nvram-edk2.c
+
+# VMware saved state: .vmss/.vmsn checkpoints and .vmem memory (read-only),
+# guest memory written out as raw or ELF by vimg_memdump
+noinst_HEADERS += formats/vmss.h
+libvimg_libvimg_internal_la_SOURCES += \
+	formats/vmss.c \
+	formats/vmss-cpu.c \
+	formats/vmss-info.c \
+	formats/vmss-dump.c

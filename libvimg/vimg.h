@@ -796,6 +796,71 @@ int vimg_nvram_info(struct vimg_nvram *nv, const struct vimg_emit *em, struct vi
  */
 int vimg_nvram_export_ovmf(const struct vimg_nvram *nv, const char *out, const char *template,
 			   struct vimg_warnings **w, struct vimg_error *err);
+/* ---- saved state (VMware .vmss / .vmsn / .vmem) ------------------------- */
+
+/*
+ * A VMware checkpoint: the suspend state (.vmss) or snapshot state (.vmsn)
+ * with its groups and tags, the vCPU registers it records, and the guest
+ * memory, either embedded in the state file (a "Memory" block of the
+ * "memory" group) or in the .vmem file beside it. Guest memory is a set of
+ * regions (guest page number, page in the memory file, size in pages);
+ * between them lie holes that read as zeros. Nothing is ever written to
+ * these files, and memory is only ever read with pread, never loaded whole.
+ */
+struct vimg_vmstate;
+
+/* Open only the state's metadata (groups, tags, registers) without locating
+ * its memory: a .vmsn of a powered-off snapshot has none. Then the memory
+ * size and region count are 0 and reads fail with VIMG_ERANGE. */
+#define VIMG_VMSTATE_METADATA_ONLY (1u << 0)
+
+/*
+ * path: a .vmss/.vmsn (memory embedded, or in the .vmem next to it: same base
+ * name), or a .vmem (its .vmss, else .vmsn, is found next to it). vmem: the
+ * memory file to use, or NULL to look next to the state file; naming one for
+ * a state that embeds its memory is VIMG_EINVAL. flags: 0 or
+ * VIMG_VMSTATE_METADATA_ONLY. Errors name the format, the structure and the
+ * file offset ("vmss: group \"memory\" tag at offset 0x1234: ..."); a
+ * compressed memory block is VIMG_EUNSUPPORTED.
+ */
+int vimg_vmstate_open(const char *path, const char *vmem, unsigned flags,
+		      struct vimg_vmstate **out, struct vimg_error *err);
+/* Accepts NULL. */
+void vimg_vmstate_close(struct vimg_vmstate *st);
+/* The state file, and the file that holds the memory (the state file itself
+ * when embedded; NULL with VIMG_VMSTATE_METADATA_ONLY). */
+const char *vimg_vmstate_path(const struct vimg_vmstate *st);
+const char *vimg_vmstate_memory_path(const struct vimg_vmstate *st);
+/* Guest-physical bytes: the end of the highest region. */
+uint64_t vimg_vmstate_memory_size(const struct vimg_vmstate *st);
+/* Regions in increasing guest-physical order, none overlapping. */
+size_t vimg_vmstate_region_count(const struct vimg_vmstate *st);
+int vimg_vmstate_region(const struct vimg_vmstate *st, size_t i, uint64_t *gpa, uint64_t *len,
+			struct vimg_error *err);
+/* Read guest-physical [gpa, gpa+len) (VIMG_ERANGE past the memory size);
+ * holes read as zeros. Thread-safe (pread only). */
+int vimg_vmstate_read(struct vimg_vmstate *st, void *buf, uint64_t gpa, size_t len,
+		      struct vimg_error *err);
+/* Facts for inspect: "header" (magic, version, bits), "groups" (name, offset,
+ * size, tags), "vcpus" (registers found, per vCPU), "memory" (where it lives,
+ * size, and "regions": gpa, ppn, page number, pages, file offset). */
+int vimg_vmstate_info(struct vimg_vmstate *st, const struct vimg_emit *em,
+		      struct vimg_error *err);
+
+enum vimg_memdump_format { VIMG_MEMDUMP_RAW, VIMG_MEMDUMP_ELF };
+
+/*
+ * Write the guest memory to out (a new file, or an existing regular file
+ * that is truncated; never one of the state's own files). raw: the
+ * guest-physical image, holes (and all-zero chunks) left sparse. elf: an
+ * ELF64 ET_CORE for EM_X86_64 with one PT_LOAD per region, p_paddr the
+ * guest-physical address and p_vaddr 0 (as qemu's dump-guest-memory writes
+ * without paging), data page-aligned. Streams in 1 MiB chunks; memory stays
+ * bounded whatever the guest's size. progress (may be NULL) gets bytes of
+ * region data done and the total.
+ */
+int vimg_memdump(struct vimg_vmstate *st, const char *out, enum vimg_memdump_format fmt,
+		 vimg_progress_fn *progress, void *progress_opaque, struct vimg_error *err);
 
 /* ---- boot check (mini KVM launcher) ------------------------------------ */
 

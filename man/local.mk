@@ -9,6 +9,7 @@ man_MANS += \
 	man/vimg-map.1 \
 	man/vimg-snapshot.1 \
 	man/vimg-inspect.1 \
+	man/vimg-memdump.1 \
 	man/vimg-clone.1 \
 	man/vimg-config.1 \
 	man/vimg-nvram.1 \

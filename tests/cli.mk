@@ -20,6 +20,7 @@ CLI_TESTS = \
 	tests/test-config-roundtrip.sh \
 	tests/test-config-malformed.sh \
 	tests/test-nvram.sh \
-	tests/test-nvram-ovmf.sh
+	tests/test-nvram-ovmf.sh \
+	tests/test-memdump.sh
 TESTS += $(CLI_TESTS)
-EXTRA_DIST += $(CLI_TESTS)
+EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py
