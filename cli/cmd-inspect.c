@@ -6,12 +6,15 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: vimg inspect [--output=human|json] [--allow-escape] BUNDLE|FILE.vmx|FILE.nvram\n"
+	"Usage: vimg inspect [--output=human|json] [--allow-escape]\n"
+	"                    BUNDLE|FILE.vmx|FILE.nvram|FILE.vmss\n"
 	"\n"
 	"Describe a VMware VM (a folder or its .vmx) from its metadata: the\n"
 	"configuration (identity, firmware, CPUs, memory, controllers, disks,\n"
@@ -23,7 +26,9 @@ static const char usage[] =
 	"read-only and only their metadata is read.\n"
 	"\n"
 	"Given a firmware-variable file instead (VMware's .nvram, an edk2 store\n"
-	"such as OVMF_VARS.fd), describe it as vimg nvram list does.\n"
+	"such as OVMF_VARS.fd), describe it as vimg nvram list does; given a saved\n"
+	"state (.vmss, .vmsn, or a .vmem with its state beside it), its header,\n"
+	"groups, vCPU registers and memory regions.\n"
 	"\n"
 	"  --output=FMT         human (default) or json\n"
 	"  --allow-escape       the VM may name files outside its folder\n"
@@ -39,6 +44,26 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static bool is_state(const char *path)
+{
+	size_t l = strlen(path);
+
+	return l > 5 && (!strcasecmp(path + l - 5, ".vmss") || !strcasecmp(path + l - 5, ".vmsn") ||
+			 !strcasecmp(path + l - 5, ".vmem"));
+}
+
+/* A state with its memory where it has some, else its metadata alone (the
+ * .vmsn of a powered-off snapshot). */
+static int open_state(const char *path, struct vimg_vmstate **st, struct vimg_error *err)
+{
+	if (vimg_vmstate_open(path, NULL, 0, st, err) == 0)
+		return 0;
+	if (err->code != VIMG_ENOENT)
+		return -1;
+	*err = (struct vimg_error)VIMG_ERROR_INIT;
+	return vimg_vmstate_open(path, NULL, VIMG_VMSTATE_METADATA_ONLY, st, err);
+}
+
 static int cmd_inspect_run(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -50,6 +75,7 @@ static int cmd_inspect_run(int argc, char **argv)
 	struct vimg_error err = VIMG_ERROR_INIT;
 	enum cli_output output = OUTPUT_HUMAN;
 	struct vimg_nvram *nv = NULL;
+	struct vimg_vmstate *state = NULL;
 	struct vimg_vm *vm;
 	struct vimg_emit em;
 	struct json j;
@@ -74,14 +100,16 @@ static int cmd_inspect_run(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage(&cmd_inspect, "expected one VM (folder or .vmx) or .nvram");
-	/* A firmware-variable file is known by its content (a damaged one by
-	 * its magic); anything else is taken for a VM. */
+		return cli_usage(&cmd_inspect, "expected one VM (folder or .vmx), .nvram or .vmss");
+	/* Firmware variables and saved states are known by their content (a
+	 * damaged one by its magic); anything else is taken for a VM. */
 	vm = NULL;
 	if (!is_dir(argv[optind]) && vimg_nvram_open(argv[optind], 0, &nv, &err) &&
 	    err.code == VIMG_ECORRUPT)
 		return cli_error(&cmd_inspect, &err);
-	if (!nv) {
+	if (!nv && is_state(argv[optind]) && open_state(argv[optind], &state, &err))
+		return cli_error(&cmd_inspect, &err);
+	if (!nv && !state) {
 		err = (struct vimg_error)VIMG_ERROR_INIT;
 		if (vimg_vm_open(argv[optind], NULL, flags, &vm, &err))
 			return cli_error(&cmd_inspect, &err);
@@ -95,10 +123,14 @@ static int cmd_inspect_run(int argc, char **argv)
 	}
 	if (vm) {
 		rc = vimg_vm_inspect(vm, &em, &problems, &err);
-	} else {
+	} else if (nv) {
 		em.str(em.opaque, "file", argv[optind]);
 		rc = vimg_nvram_info(nv, &em, &err);
 		vimg_nvram_close(nv);
+	} else {
+		em.str(em.opaque, "file", argv[optind]);
+		rc = vimg_vmstate_info(state, &em, &err);
+		vimg_vmstate_close(state);
 	}
 	if (output == OUTPUT_JSON) {
 		json_end(&j);

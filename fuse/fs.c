@@ -26,6 +26,12 @@ static struct fs_state *fs_state(void)
 	return fuse_get_context()->private_data;
 }
 
+/* Disks and partitions may be written (--rw, --overlay); nothing else may. */
+static bool is_disk(const struct tree_node *n)
+{
+	return n->kind == TREE_DISK || n->kind == TREE_PARTITION;
+}
+
 int fs_errno(const struct vimg_error *err)
 {
 	switch (err->code) {
@@ -162,7 +168,7 @@ static int fs_getattr(const char *path, struct stat *sb, struct fuse_file_info *
 	}
 	if (!n)
 		return -ENOENT;
-	sb->st_mode = S_IFREG | (st->writable && n->kind != TREE_DATA ? 0644 : 0444);
+	sb->st_mode = S_IFREG | (st->writable && is_disk(n) ? 0644 : 0444);
 	sb->st_nlink = 1;
 	sb->st_size = (off_t)n->length;
 	sb->st_blksize = 4096;
@@ -212,7 +218,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		return -ENOENT;
 	if (wants_write && !st->writable)
 		return -EROFS;
-	if (wants_write && n->kind == TREE_DATA)
+	if (wants_write && !is_disk(n))
 		return -EACCES;
 	fi->fh = (uint64_t)(n - st->tree.nodes);
 	fi->keep_cache = !st->writable;
@@ -237,6 +243,14 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
 		memcpy(buf, n->data + o, size);
 		return (int)size;
 	}
+	if (n->kind == TREE_MEMORY) {
+		if (vimg_vmstate_read(n->mem, buf, o, size, &err) < 0) {
+			fprintf(stderr, "vimgmount: read %s at %llu: %s\n", n->name,
+				(unsigned long long)o, err.msg);
+			return fs_errno(&err);
+		}
+		return (int)size;
+	}
 	if (vimg_image_read(n->img, buf, n->offset + o, size, &err) < 0) {
 		fprintf(stderr, "vimgmount: read %s at %llu: %s\n", n->name,
 			(unsigned long long)o, err.msg);
@@ -256,7 +270,7 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	(void)path;
 	if (!st->writable)
 		return -EROFS;
-	if (n->kind == TREE_DATA)
+	if (!is_disk(n))
 		return -EACCES;
 	if (off < 0)
 		return -EINVAL;
@@ -294,7 +308,7 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 	(void)path;
 	(void)datasync;
-	if (!st->writable || n->kind == TREE_DATA)
+	if (!st->writable || !is_disk(n))
 		return 0;
 	if (vimg_image_flush(n->img, &err) < 0) {
 		fprintf(stderr, "vimgmount: flush: %s\n", err.msg);

@@ -36,6 +36,7 @@ enum tree_kind {
 	TREE_DISK = 1,		/* a whole virtual disk */
 	TREE_PARTITION,		/* a window [offset, offset+length) of a disk */
 	TREE_DATA,		/* bytes held in memory (info.json, vm.json, nvram/) */
+	TREE_MEMORY,		/* a saved state's guest-physical memory, never copied */
 };
 
 /* Nodes are files; their names are paths ("scsi0-0/disk.p1"), and the
@@ -44,6 +45,7 @@ struct tree_node {
 	char *name;
 	enum tree_kind kind;
 	struct vimg_image *img;		/* TREE_DISK, TREE_PARTITION */
+	struct vimg_vmstate *mem;	/* TREE_MEMORY */
 	uint64_t offset, length;
 	const char *data;		/* TREE_DATA: `length` bytes */
 	void *owned;			/* freed with the tree */
@@ -71,6 +73,8 @@ int tree_build(struct tree *t, const struct tree_disk *disks, size_t ndisks, con
 /* Add a file of len bytes at data; owned (may be NULL) is freed with the
  * tree. Returns 0 or VIMG_ENOMEM. */
 int tree_add_data(struct tree *t, const char *name, const void *data, size_t len, void *owned);
+/* Add a saved state's guest memory, read region by region from st. */
+int tree_add_memory(struct tree *t, const char *name, struct vimg_vmstate *st);
 /* Add vm.json: the VM as vimg inspect describes it. */
 int tree_add_vm_json(struct tree *t, const char *name, struct vimg_vm *vm,
 		     struct vimg_error *err);

@@ -228,6 +228,17 @@ int tree_add_data(struct tree *t, const char *name, const void *data, size_t len
 	return 0;
 }
 
+int tree_add_memory(struct tree *t, const char *name, struct vimg_vmstate *st)
+{
+	struct tree_node *n = node_add(t, strdup(name), TREE_MEMORY,
+				       vimg_vmstate_memory_size(st));
+
+	if (!n)
+		return VIMG_ENOMEM;
+	n->mem = st;
+	return 0;
+}
+
 /* ---- vm.json: what vimg inspect emits, through this file's writer ---------- */
 
 struct json_emit {

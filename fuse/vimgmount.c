@@ -189,7 +189,52 @@ struct opened {
 	bool overlay_created;
 	struct vimg_vm *vm;		/* a bundle */
 	struct vimg_nvram *nvram;
+	struct shown_state {
+		char *name;		/* "memory.raw", "snapshots/NAME/memory.raw" */
+		struct vimg_vmstate *st;
+	} *states;
+	size_t nstates;
 };
+
+/* Show the guest memory of the saved state `file` as NAME, when it has any:
+ * a powered-off snapshot's state has none and shows nothing. A state that
+ * cannot be read is a warning: the disks are still worth showing. */
+static int bundle_state(struct opened *op, const char *dir, const char *file,
+			struct vimg_error *err)
+{
+	struct vimg_error serr = VIMG_ERROR_INIT;
+	struct vimg_vmstate *st = NULL, *meta;
+	struct shown_state *ns;
+	char *path, *name = NULL;
+
+	if (vimg_vm_resolve(op->vm, file, &path, &serr) == 0 &&
+	    vimg_vmstate_open(path, NULL, 0, &st, &serr) < 0) {
+		struct vimg_error merr = VIMG_ERROR_INIT;
+
+		if (vimg_vmstate_open(path, NULL, VIMG_VMSTATE_METADATA_ONLY, &meta, &merr) == 0 &&
+		    serr.code == VIMG_ENOENT) {
+			vimg_vmstate_close(meta);
+			free(path);
+			return 0;
+		}
+		vimg_vmstate_close(meta);
+	}
+	free(path);
+	if (!st) {
+		fprintf(stderr, "vimgmount: warning: saved state %s: %s\n", file, serr.msg);
+		return 0;
+	}
+	ns = asprintf(&name, "%smemory.raw", dir) < 0 ? NULL
+		: realloc(op->states, (op->nstates + 1) * sizeof(*ns));
+	if (!ns) {
+		free(name);
+		vimg_vmstate_close(st);
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	op->states = ns;
+	ns[op->nstates++] = (struct shown_state){ name, st };
+	return 0;
+}
 
 /* Remember img, to be closed at unmount in the order given. */
 static int keep(struct opened *op, struct vimg_image *img, struct vimg_error *err)
@@ -423,14 +468,34 @@ static int open_bundle(const struct mount_opts *o, struct opened *op, struct vim
 	/* A VM whose nvram cannot be read still shows its disks. */
 	if (vimg_vm_nvram(op->vm) && vimg_vm_nvram_open(op->vm, &op->nvram, &nerr))
 		fprintf(stderr, "vimgmount: warning: nvram: %s\n", nerr.msg);
+	if (vimg_vm_suspend_state(op->vm) &&
+	    bundle_state(op, "", vimg_vm_suspend_state(op->vm), err))
+		return -1;
+	for (size_t i = 0; i < vimg_vm_snapshot_count(op->vm); i++) {
+		const struct vimg_vm_snapshot *s = vimg_vm_snapshot_get(op->vm, i);
+		char *dir;
+		int rc;
+
+		if (!s->state_file)
+			continue;
+		if (!(dir = snapshot_dir(op->vm, i)))
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		rc = bundle_state(op, dir, s->state_file, err);
+		free(dir);
+		if (rc)
+			return -1;
+	}
 	return 0;
 }
 
-/* vm.json, and nvram/NAME-GUID for each variable. */
+/* vm.json, the saved states' memory.raw, and nvram/NAME-GUID for each variable. */
 static int bundle_files(struct tree *t, struct opened *op, struct vimg_error *err)
 {
 	if (tree_add_vm_json(t, "vm.json", op->vm, err))
 		return -1;
+	for (size_t i = 0; i < op->nstates; i++)
+		if (tree_add_memory(t, op->states[i].name, op->states[i].st) < 0)
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < vimg_nvram_var_count(op->nvram); i++) {
 		struct vimg_efi_var v;
 		char *comp, *name = NULL;
@@ -597,6 +662,11 @@ out:
 	free(op.names);
 	free(op.disks);
 	free(op.close_order);
+	for (size_t i = 0; i < op.nstates; i++) {
+		free(op.states[i].name);
+		vimg_vmstate_close(op.states[i].st);
+	}
+	free(op.states);
 	vimg_nvram_close(op.nvram);
 	vimg_vm_close(op.vm);
 	free(mnt_real);

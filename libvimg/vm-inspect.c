@@ -355,6 +355,29 @@ static void emit_nvram(struct inspect *in)
 	free(p);
 }
 
+/* The saved state (checkpoint.vmState) described: registers and memory
+ * regions. One that cannot be read is a problem: resuming would fail. */
+static void emit_saved_state(struct inspect *in)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct vimg_vmstate *st;
+	char *p;
+	struct stat sb;
+
+	if (!in->vm->suspend || !*in->vm->suspend ||
+	    vm_resolve(in->vm, in->vm->suspend, &p, NULL))
+		return;
+	if (stat(p, &sb) == 0 && vimg_vmstate_open(p, NULL, 0, &st, &err) == 0) {
+		in->em->begin(in->em->opaque, "saved-state", false);
+		vimg_vmstate_info(st, in->em, NULL);
+		in->em->end(in->em->opaque);
+		vimg_vmstate_close(st);
+	} else if (err.code) {
+		add_finding(in, true, "checkpoint.vmState", "%s", err.msg);
+	}
+	free(p);
+}
+
 /* ---- the folder ------------------------------------------------------------------ */
 
 static const char *role_by_name(const char *n, bool dir)
@@ -549,6 +572,7 @@ int vimg_vm_inspect(struct vimg_vm *vm, const struct vimg_emit *em, unsigned *pr
 	named_file(&in, "nvram", vm->nvram, "nvram");
 	emit_nvram(&in);
 	named_file(&in, "checkpoint.vmState", vm->suspend, "suspend state");
+	emit_saved_state(&in);
 	named_file(&in, "extendedConfigFile", vm->vmxf, "extra config");
 	if (vm->vmsd_path && access(vm->vmsd_path, F_OK) == 0)
 		use(&in, vm->vmsd_path, "snapshot tree");

@@ -23,4 +23,6 @@ CLI_TESTS = \
 	tests/test-nvram-ovmf.sh \
 	tests/test-memdump.sh
 TESTS += $(CLI_TESTS)
-EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py
+EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py fixtures/gen/nvram-gen.py \
+	fixtures/nvram/make-certs.sh fixtures/nvram/pk.der fixtures/nvram/kek.der \
+	fixtures/nvram/db.der tests/fuzz/fuzz-nvram.c

@@ -3,9 +3,10 @@
 # vimgmount of a VMware VM (folder or .vmx): one folder per disk, each
 # snapshot's disks under snapshots/NAME/, each equal to vimg convert -O raw
 # of the file that state names; nvram/ holds each UEFI variable's data as
-# vimg nvram list reports it; vm.json is vimg inspect's model; it is
-# read-only, options that would write are refused, and every file of the
-# bundle is byte-identical afterwards.
+# vimg nvram list reports it; memory.raw (and a snapshot's) is the saved
+# state's guest memory as vimg memdump writes it; vm.json is vimg inspect's
+# model; it is read-only, options that would write are refused, and every
+# file of the bundle is byte-identical afterwards.
 . "${VIMG_SRCDIR:-$(dirname "$0")/..}/tests/functions.sh"
 . "$VIMG_SRCDIR/tests/fuse-functions.sh"
 tmpdir
@@ -71,6 +72,49 @@ EOF
 fuse_umount mnt
 
 mkdir -p mnt2
+# A suspended VM with a snapshot that kept its memory in a .vmem: the
+# generator's states (fixtures/gen/vmss-gen.py).
+python3 "$VIMG_SRCDIR/fixtures/gen/vmss-gen.py" gen st >/dev/null || fail "vmss-gen.py"
+cp -a b/chain s
+cp st/embedded.vmss s/chain.vmss
+cp st/split.vmsn s/chain-Snapshot2.vmsn
+cp st/split.vmem s/chain-Snapshot2.vmem
+"$VIMG" config s/chain.vmx --set checkpoint.vmState=chain.vmss >/dev/null
+slot=$("$VIMG" config --output=json s/chain.vmsd | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print([k["key"].split(".")[0] for k in d["keys"]
+       if k["key"].endswith(".displayName") and k["value"] == "two"][0])')
+"$VIMG" config s/chain.vmsd --set "$slot.filename=chain-Snapshot2.vmsn" >/dev/null
+"$VIMG" memdump s/chain.vmss now.raw >/dev/null || fail "memdump of the suspend state"
+"$VIMG" memdump s/chain-Snapshot2.vmsn two.raw >/dev/null || fail "memdump of the snapshot state"
+before=$(sums s)
+fuse_mount mnt s || { cat fuse-err >&2; fail "mount the suspended VM"; }
+cmp mnt/memory.raw now.raw || fail "memory.raw differs from vimg memdump"
+[ "$(stat -c %s mnt/snapshots/two/memory.raw)" = "$(stat -c %s two.raw)" ] ||
+	fail "snapshot memory.raw size"
+# The snapshot's memory has a region at 4 GiB: compare the regions, and a
+# page of each hole, not the 4 GiB.
+python3 - st/split.json mnt/snapshots/two/memory.raw two.raw <<'PY' || fail "snapshot memory.raw"
+import json, sys
+m = json.load(open(sys.argv[1]))
+a, b = open(sys.argv[2], "rb"), open(sys.argv[3], "rb")
+def same(off, n):
+    a.seek(off); b.seek(off)
+    return a.read(n) == b.read(n)
+for r in m["regions"]:
+    if not same(r["gpa"], r["len"]):
+        sys.exit("region at %#x differs" % r["gpa"])
+for e in [r["gpa"] + r["len"] for r in m["regions"]]:
+    if e < m["memory_size"] and not same(e, 4096):
+        sys.exit("hole at %#x differs" % e)
+PY
+[ ! -e mnt/snapshots/one/memory.raw ] || fail "memory for a snapshot without a state"
+[ "$(json_get mnt/vm.json "d['saved-state']['memory']['regions-count']")" = 3 ] ||
+	fail "vm.json: saved state"
+fuse_umount mnt
+[ "$(sums s)" = "$before" ] || fail "the suspended VM's files changed"
+
 expect_status 1 "$VIMGMOUNT" -f --rw b/chain mnt2
 grep -q 'is a VM: it is mounted read-only' err || fail "--rw on a bundle: $(cat err)"
 echo "PASS: VM bundles through vimgmount"
