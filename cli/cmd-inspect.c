@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -36,13 +35,6 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 when inspected (problems are reported, see \"problems\"),\n"
 	"1 when the VM cannot be read, 2 for usage errors.\n";
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 static bool is_state(const char *path)
 {
@@ -104,7 +96,7 @@ static int cmd_inspect_run(int argc, char **argv)
 	/* Firmware variables and saved states are known by their content (a
 	 * damaged one by its magic); anything else is taken for a VM. */
 	vm = NULL;
-	if (!is_dir(argv[optind]) && vimg_nvram_open(argv[optind], 0, &nv, &err) &&
+	if (!cli_is_bundle(argv[optind]) && vimg_nvram_open(argv[optind], 0, &nv, &err) &&
 	    err.code == VIMG_ECORRUPT)
 		return cli_error(&cmd_inspect, &err);
 	if (!nv && is_state(argv[optind]) && open_state(argv[optind], &state, &err))

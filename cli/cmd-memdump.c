@@ -38,7 +38,7 @@ static const char usage[] =
 static int bundle_state(const char *src, char **state)
 {
 	struct vimg_error err = VIMG_ERROR_INIT;
-	const char *name, *dir;
+	const char *name;
 	struct vimg_vm *vm;
 
 	if (vimg_vm_open(src, NULL, 0, &vm, &err))
@@ -49,13 +49,12 @@ static int bundle_state(const char *src, char **state)
 		return cli_errorf(&cmd_memdump,
 				  "%s has no saved state (checkpoint.vmState is not set)", src);
 	}
-	dir = vimg_vm_dir(vm);
-	if (name[0] == '/')
-		*state = strdup(name);
-	else if ((*state = malloc(strlen(dir) + strlen(name) + 2)))
-		sprintf(*state, "%s/%s", dir, name);
+	if (vimg_vm_resolve(vm, name, state, &err)) {
+		vimg_vm_close(vm);
+		return cli_error(&cmd_memdump, &err);
+	}
 	vimg_vm_close(vm);
-	return *state ? CLI_OK : cli_errorf(&cmd_memdump, "out of memory");
+	return CLI_OK;
 }
 
 static void report(struct vimg_vmstate *st, const char *out, const char *fmt,

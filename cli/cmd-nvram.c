@@ -8,7 +8,6 @@
 
 #include <getopt.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -49,14 +48,10 @@ enum { OPT_TO = 300, OPT_TEMPLATE };
 static int open_source(const char *src, unsigned flags, struct vimg_nvram **nv,
 		       struct vimg_error *err)
 {
-	struct stat st;
-	size_t l = strlen(src);
 	struct vimg_vm *vm;
 	int rc;
 
-	if (stat(src, &st) == 0 && (S_ISDIR(st.st_mode) ||
-				    (l > 4 && (!strcmp(src + l - 4, ".vmx") ||
-					       !strcmp(src + l - 5, ".vmtx"))))) {
+	if (cli_is_bundle(src)) {
 		if (vimg_vm_open(src, NULL, flags, &vm, err))
 			return -1;
 		rc = vimg_vm_nvram_open(vm, nv, err);

@@ -87,6 +87,13 @@ for f in gen/bad-*.nvram; do
 	unsanitized || limit=5000
 	[ "$ms" -lt "$limit" ] || fail "$f took $ms ms"
 done
+# Memory stays bounded: the largest hostile file (12 MB of a million
+# sections) costs no more than the file itself and a little more.
+if unsanitized && [ -x /usr/bin/time ]; then
+	/usr/bin/time -f %M -o rss "$VIMG" inspect gen/bad-sections-million.nvram 2>/dev/null || true
+	kib=$(tail -n 1 rss)
+	[ "$kib" -lt 65536 ] || fail "a million sections took $kib KiB"
+fi
 "$VIMG" nvram list gen/odd-values.nvram >odd.txt || fail "odd values"
 grep -q 'device path: <malformed at 0>' odd.txt || fail "looping device path"
 grep -q 'malformed: description or device path past the end' odd.txt || fail "path past end"

@@ -15,17 +15,6 @@
 
 enum fuzz_role { FUZZ_VMX, FUZZ_VMSD, FUZZ_VMXF };
 
-static void nop_str(void *o, const char *k, const char *v) { (void)o, (void)k, (void)v; }
-static void nop_u64(void *o, const char *k, uint64_t v) { (void)o, (void)k, (void)v; }
-static void nop_i64(void *o, const char *k, int64_t v) { (void)o, (void)k, (void)v; }
-static void nop_bool(void *o, const char *k, bool v) { (void)o, (void)k, (void)v; }
-static void nop_begin(void *o, const char *k, bool l) { (void)o, (void)k, (void)l; }
-static void nop_end(void *o) { (void)o; }
-
-static const struct vimg_emit nop_emit = {
-	nop_str, nop_u64, nop_i64, nop_bool, nop_begin, nop_end, NULL,
-};
-
 static char dir[64];
 
 static void put(const char *name, const void *data, size_t size)
@@ -78,7 +67,7 @@ static inline int fuzz_bundle(const uint8_t *data, size_t size, enum fuzz_role r
 	snprintf(path, sizeof(path), "%s/f.vmx", dir);
 	if (vimg_vm_open(path, "vmx", 0, &vm, &err))
 		return 0;
-	vimg_vm_inspect(vm, &nop_emit, &problems, &err);
+	vimg_vm_inspect(vm, &fuzz_emit, &problems, &err);
 	for (size_t i = 0; i < vimg_vm_snapshot_count(vm); i++)
 		vimg_vm_snapshot_find(vm, vimg_vm_snapshot_get(vm, i)->name ?
 						  vimg_vm_snapshot_get(vm, i)->name : "", &err);

@@ -21,6 +21,49 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* An emitter that reads every key and string it is given, so a string a
+ * parser hands out unterminated or freed shows under the sanitizers. */
+static size_t fuzz_emit_sink;
+
+static inline void fuzz_key(const char *k)
+{
+	fuzz_emit_sink += k ? strlen(k) : 0;
+}
+static inline void fuzz_str(void *o, const char *k, const char *v)
+{
+	(void)o;
+	fuzz_key(k);
+	fuzz_emit_sink += v ? strlen(v) : 0;
+}
+static inline void fuzz_u64(void *o, const char *k, uint64_t v)
+{
+	(void)o, (void)v;
+	fuzz_key(k);
+}
+static inline void fuzz_i64(void *o, const char *k, int64_t v)
+{
+	(void)o, (void)v;
+	fuzz_key(k);
+}
+static inline void fuzz_bool(void *o, const char *k, bool v)
+{
+	(void)o, (void)v;
+	fuzz_key(k);
+}
+static inline void fuzz_begin(void *o, const char *k, bool l)
+{
+	(void)o, (void)l;
+	fuzz_key(k);
+}
+static inline void fuzz_end(void *o)
+{
+	(void)o;
+}
+
+static const struct vimg_emit fuzz_emit = {
+	fuzz_str, fuzz_u64, fuzz_i64, fuzz_bool, fuzz_begin, fuzz_end, NULL,
+};
+
 static inline int fuzz_snapshot_cb(void *opaque, const struct vimg_snapshot *s)
 {
 	(void)opaque;

@@ -16,44 +16,10 @@
 #include <unistd.h>
 
 #include "efivar.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static size_t sink;
-
-static void f_str(void *o, const char *k, const char *v)
-{
-	(void)o;
-	sink += (k ? strlen(k) : 0) + strlen(v);
-}
-static void f_u64(void *o, const char *k, uint64_t v)
-{
-	(void)o;
-	sink += (k ? strlen(k) : 0) + (size_t)v;
-}
-static void f_i64(void *o, const char *k, int64_t v)
-{
-	(void)o;
-	sink += (k ? strlen(k) : 0) + (size_t)v;
-}
-static void f_bool(void *o, const char *k, bool v)
-{
-	(void)o;
-	sink += (k ? strlen(k) : 0) + v;
-}
-static void f_begin(void *o, const char *k, bool l)
-{
-	(void)o;
-	sink += (k ? strlen(k) : 0) + l;
-}
-static void f_end(void *o)
-{
-	(void)o;
-}
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct vimg_emit em = { f_str, f_u64, f_i64, f_bool, f_begin, f_end, NULL };
 	struct vimg_error err = VIMG_ERROR_INIT;
 	struct vimg_nvram *nv;
 	char path[64];
@@ -68,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (vimg_nvram_open(path, 0, &nv, &err) == 0) {
-		vimg_nvram_info(nv, &em, &err);
+		vimg_nvram_info(nv, &fuzz_emit, &err);
 		if (nvram_edk2_build(nv->vars, nv->n_vars, NULL, 0, &out, &len, NULL, &err) == 0)
 			free(out);
 		if (!strcmp(nv->format, "edk2") &&

@@ -17,17 +17,6 @@
 
 static char dir[64], out[64];
 
-static void nop_str(void *o, const char *k, const char *v) { (void)o, (void)k, (void)v; }
-static void nop_u64(void *o, const char *k, uint64_t v) { (void)o, (void)k, (void)v; }
-static void nop_i64(void *o, const char *k, int64_t v) { (void)o, (void)k, (void)v; }
-static void nop_bool(void *o, const char *k, bool v) { (void)o, (void)k, (void)v; }
-static void nop_begin(void *o, const char *k, bool l) { (void)o, (void)k, (void)l; }
-static void nop_end(void *o) { (void)o; }
-
-static const struct vimg_emit nop_emit = {
-	nop_str, nop_u64, nop_i64, nop_bool, nop_begin, nop_end, NULL,
-};
-
 static int setup(void)
 {
 	char path[128];
@@ -99,13 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fclose(f);
 	if (vimg_vmstate_open(path, NULL, VIMG_VMSTATE_METADATA_ONLY, &st, &err) == 0) {
-		vimg_vmstate_info(st, &nop_emit, &err);
+		vimg_vmstate_info(st, &fuzz_emit, &err);
 		vimg_vmstate_close(st);
 	}
 	vimg_error_clear(&err);
 	if (vimg_vmstate_open(path, NULL, 0, &st, &err))
 		return 0;
-	vimg_vmstate_info(st, &nop_emit, &err);
+	vimg_vmstate_info(st, &fuzz_emit, &err);
 	read_all(st);
 	if (vimg_vmstate_memory_size(st) <= (16u << 20)) {
 		vimg_error_clear(&err);
