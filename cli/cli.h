@@ -46,6 +46,8 @@ extern const struct cmd cmd_info, cmd_create, cmd_convert, cmd_compare, cmd_chec
 extern const struct cmd cmd_boot;
 extern const struct cmd cmd_inspect, cmd_clone, cmd_config, cmd_nvram;
 extern const struct cmd cmd_memdump;
+/* vimg convert --to: a whole VM (cmd-convert-vm.c). */
+int cmd_convert_vm_run(int argc, char **argv);
 
 /* ---- opts.c ---------------------------------------------------------- */
 

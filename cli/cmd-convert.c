@@ -37,7 +37,33 @@ static const char usage[] =
 	"  -p, --progress       show progress on stderr\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  --allow-escape       allow backing files outside the images' directories\n"
-	"  -h, --help           show this help\n";
+	"  -h, --help           show this help\n"
+	"\n"
+	"A whole VM:\n"
+	"Usage: vimg convert --to libvirt [-O DISK_FMT] [-o OPTIONS] [--bus BUS]\n"
+	"                    [--nic-model MODEL] [--new-identity] [-p] [--output=human|json]\n"
+	"                    [--allow-escape] SOURCE OUTDIR\n"
+	"\n"
+	"With --to, SOURCE is a VMware VM (a folder or its .vmx) and OUTDIR (new or\n"
+	"empty) receives the VM for the target: its configuration (NAME.xml for\n"
+	"libvirt) and every disk of the current state converted (qcow2 by default,\n"
+	"NAME.qcow2, NAME_1.qcow2, ...). An EFI VM's variables (boot entries,\n"
+	"Secure Boot keys) go to NAME_VARS.fd, the OVMF store libvirt boots it\n"
+	"with. Disks move to SATA and NICs to e1000 (drivers every guest has)\n"
+	"unless --bus or --nic-model say otherwise. Every change and every setting\n"
+	"the target cannot hold is reported as a warning; SOURCE is only read.\n"
+	"Other targets (vmware, ovf, ova, virtualbox, hyperv, azure) and other\n"
+	"sources are not supported yet.\n"
+	"\n"
+	"  --to TARGET          libvirt\n"
+	"  -O, --disk-format=F  disk format (default: the target's)\n"
+	"  -o OPTIONS           disk create options\n"
+	"  --bus BUS            sata (default), ide, scsi or virtio\n"
+	"  --nic-model MODEL    every NIC's model (e1000, virtio, ...)\n"
+	"  --new-identity       new UUIDs and generated MACs, as vimg clone gives\n"
+	"  -p, --progress       show progress\n"
+	"  --output=FMT         human (default) or json\n"
+	"  --allow-escape       the VM may name files outside its folder\n";
 
 static int cmd_convert_run(int argc, char **argv)
 {
@@ -56,6 +82,9 @@ static int cmd_convert_run(int argc, char **argv)
 	unsigned open_flags = 0;
 	int c, rc = CLI_OK;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--to") || !strncmp(argv[i], "--to=", 5))
+			return cmd_convert_vm_run(argc, argv);
 	while ((c = getopt_long(argc, argv, "hf:O:o:cS:B:F:m:Wt:pq", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -179,7 +208,7 @@ out:
 
 const struct cmd cmd_convert = {
 	.name = "convert",
-	.summary = "convert an image to another format",
+	.summary = "convert an image to another format, or a VM to another hypervisor",
 	.usage = usage,
 	.run = cmd_convert_run,
 };

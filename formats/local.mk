@@ -23,7 +23,8 @@ include formats/vdi.mk
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmx.c \
 	formats/vmsd.c \
-	formats/vmxf.c
+	formats/vmxf.c \
+	formats/libvirt.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store
 libvimg_libvimg_internal_la_SOURCES += \

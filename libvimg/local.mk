@@ -4,7 +4,7 @@ noinst_LTLIBRARIES = libvimg/libvimg-internal.la
 lib_LTLIBRARIES += libvimg/libvimg.la
 include_HEADERS += libvimg/vimg.h
 noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h \
-	libvimg/crc32c.h libvimg/kvtext.h libvimg/vm.h libvimg/efivar.h
+	libvimg/crc32c.h libvimg/kvtext.h libvimg/vm.h libvimg/efivar.h libvimg/vmmap.h
 
 libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/error.c \
@@ -29,13 +29,16 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/vm-snapshot.c \
 	libvimg/vm-clone.c \
 	libvimg/vm-inspect.c \
+	libvimg/vm-convert.c \
+	libvimg/map-guestos.c \
+	libvimg/map-devices.c \
 	libvimg/efivar.c \
 	libvimg/efivar-decode.c \
 	libvimg/nvram.c \
 	libvimg/crc32c.c
 libvimg_libvimg_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
-	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS) $(CRYPTO_CFLAGS)
-libvimg_libvimg_internal_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
+	$(ZLIB_CFLAGS) $(ZSTD_CFLAGS) $(CRYPTO_CFLAGS) $(LIBXML2_CFLAGS)
+libvimg_libvimg_internal_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(CRYPTO_LIBS) $(LIBXML2_LIBS) $(PTHREAD_LIBS)
 
 libvimg_libvimg_la_SOURCES =
 libvimg_libvimg_la_LIBADD = libvimg/libvimg-internal.la

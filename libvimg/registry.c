@@ -155,6 +155,7 @@ static const struct vimg_codec *const codecs[] = {
 	&vimg_codec_vmx,
 	&vimg_codec_vmsd,
 	&vimg_codec_vmxf,
+	&vimg_codec_libvirt,
 };
 
 #define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))

@@ -578,6 +578,7 @@ enum vimg_controller_type {
 	VIMG_CTRL_SCSI,		/* model: lsilogic, lsisas1068, pvscsi, buslogic */
 	VIMG_CTRL_SATA,		/* AHCI */
 	VIMG_CTRL_NVME,
+	VIMG_CTRL_VIRTIO,	/* virtio-blk (KVM) */
 };
 
 struct vimg_vm_controller {
@@ -745,6 +746,33 @@ struct vimg_vm_clone_opts {
  */
 int vimg_vm_clone(struct vimg_vm *src, const char *newdir, const struct vimg_vm_clone_opts *o,
 		  struct vimg_warnings **w, struct vimg_error *err);
+
+/* ---- whole-VM conversion ------------------------------------------------- */
+
+struct vimg_vm_convert_opts {
+	const char *to;		/* target codec: "libvirt" ("vmware" = "vmx") */
+	const char *disk_format; /* -O; NULL: the target's own (qcow2 for libvirt) */
+	const char *disk_options; /* create options for the disks, or NULL */
+	const char *bus;	/* libvirt: "sata" (default), "ide", "scsi", "virtio" */
+	const char *nic_model;	/* NICs' model; NULL: kept if every guest has drivers
+				   for it, else e1000 */
+	bool new_identity;	/* new UUIDs and generated MACs, as vimg clone */
+	vimg_progress_fn *progress;	/* per converted disk */
+	void *progress_opaque;
+};
+
+/*
+ * Write src as a VM of another hypervisor in outdir (new, or empty): its
+ * configuration (NAME.xml for libvirt) and every disk of the current state
+ * converted through the copy engine (NAME.qcow2, NAME_1.qcow2, ...); an EFI
+ * VM's variables go to NAME_VARS.fd (the OVMF store) for libvirt. Disks move
+ * to a bus the guest boots from without new drivers and NICs to a model it
+ * has drivers for, unless the options say otherwise. Every setting the
+ * target cannot express, and every change made, is a warning in *w (may be
+ * NULL). src is only read.
+ */
+int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_vm_convert_opts *o,
+		    struct vimg_warnings **w, struct vimg_error *err);
 
 /* ---- firmware variables (.nvram, edk2 variable stores) ----------------- */
 

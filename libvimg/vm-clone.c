@@ -33,7 +33,7 @@ static const char *state_file(const struct vimg_vm *vm, const struct vimg_vm_sna
 	return NULL;
 }
 
-static int make_dir(const char *dir, struct vimg_error *err)
+int vm_make_dir(const char *dir, struct vimg_error *err)
 {
 	struct stat st;
 
@@ -46,7 +46,7 @@ static int make_dir(const char *dir, struct vimg_error *err)
 	return vimg_error_set(err, VIMG_EINVAL, "%s: exists and is not empty", dir);
 }
 
-static int copy_file(const char *from, const char *to, struct vimg_error *err)
+int vm_copy_file(const char *from, const char *to, struct vimg_error *err)
 {
 	char *buf;
 	size_t len;
@@ -65,7 +65,7 @@ static const char *disk_ext(const char *format)
 }
 
 /* "N.vmdk" for the first disk, "N_1.vmdk", ... after it, as VMware names them. */
-static char *disk_name(const char *n, unsigned k, bool linked, const char *ext)
+char *vm_disk_name(const char *n, unsigned k, bool linked, const char *ext)
 {
 	char *r;
 	int rc;
@@ -142,8 +142,8 @@ static int repoint_media(struct vimg_vm *src, struct vimg_vm *dst, size_t i,
 	return rc;
 }
 
-static int new_identity(struct vimg_vm *vm, const char *name, bool new_macs,
-			struct vimg_error *err)
+int vm_new_identity(struct vimg_vm *vm, const char *name, bool new_macs,
+		    struct vimg_error *err)
 {
 	uint8_t u[16], mac[6];
 	char text[48];
@@ -210,7 +210,7 @@ static int retarget(struct vimg_vm *src, struct vimg_vm *dst, const char *dir, c
 
 		if (asprintf(&name, "%s.nvram", n) >= 0 && asprintf(&to, "%s/%s", dir, name) >= 0) {
 			if (access(p, R_OK) == 0)
-				rc = copy_file(p, to, err);
+				rc = vm_copy_file(p, to, err);
 			rc = rc ? rc : vm_set_str(&dst->nvram, name, err);
 			dst->dirty |= VM_DIRTY_NVRAM;
 			free(to);
@@ -268,7 +268,7 @@ int vimg_vm_clone(struct vimg_vm *src, const char *newdir, const struct vimg_vm_
 		rc = vimg_error_set(err, VIMG_EINVAL, "clone: a name without '/' is needed");
 		goto out;
 	}
-	rc = make_dir(newdir, err);
+	rc = vm_make_dir(newdir, err);
 	if (!rc)
 		rc = retarget(src, dst, newdir, n, err);
 	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
@@ -287,7 +287,7 @@ int vimg_vm_clone(struct vimg_vm *src, const char *newdir, const struct vimg_vm_
 					    dst->disks[i].node, snap->name);
 			break;
 		}
-		to = disk_name(n, k++, o->linked, disk_ext(o->linked ? NULL : o->format));
+		to = vm_disk_name(n, k++, o->linked, disk_ext(o->linked ? NULL : o->format));
 		rc = to ? clone_disk(src, dst, i, from, to, o, err)
 			: vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 		free(to);
@@ -296,7 +296,7 @@ int vimg_vm_clone(struct vimg_vm *src, const char *newdir, const struct vimg_vm_
 		warnings_add(w, "disk format", "VMware opens only vmdk disks; the clone's disks "
 			     "are %s", o->format);
 	if (!rc)
-		rc = new_identity(dst, n, o->new_macs, err);
+		rc = vm_new_identity(dst, n, o->new_macs, err);
 	if (!rc) {
 		/* Snapshots stay with the template. */
 		vm_snapshots_clear(dst);

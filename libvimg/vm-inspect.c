@@ -188,7 +188,7 @@ static const char *const mac_names[] = {
 };
 static const char *const ctrl_names[] = {
 	[VIMG_CTRL_IDE] = "ide", [VIMG_CTRL_SCSI] = "scsi", [VIMG_CTRL_SATA] = "sata",
-	[VIMG_CTRL_NVME] = "nvme"
+	[VIMG_CTRL_NVME] = "nvme", [VIMG_CTRL_VIRTIO] = "virtio"
 };
 
 static void opt_str(const struct vimg_emit *em, const char *key, const char *v)

@@ -240,7 +240,11 @@ int vimg_vm_open(const char *path, const char *codec, unsigned flags, struct vim
 	} else if ((rc = registry_codec_probe(vm->path, &vm->codec, err))) {
 		goto fail;
 	}
-	rc = vm->codec->load(vm, vm->path, err);
+	if (!vm->codec->load)
+		rc = vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: reading %s is not supported yet",
+				    vm->path, vm->codec->description);
+	else
+		rc = vm->codec->load(vm, vm->path, err);
 	if (!rc)
 		rc = vm_set_str(&vm->origin, vm->path, err);
 	if (rc)

@@ -87,7 +87,8 @@ struct vimg_codec {
 	const char *const *known_keys;
 	/* 0..100 from the head of the file; no I/O. Required. */
 	int (*probe)(const struct vimg_probe *p);
-	/* Read path into vm: each codec adds what its file holds. Required. */
+	/* Read path into vm: each codec adds what its file holds. NULL: the
+	 * codec only writes (probing still names the format in the error). */
 	int (*load)(struct vimg_vm *vm, const char *path, struct vimg_error *err);
 	/* Write vm's part held by this codec to path; what the format cannot
 	 * hold goes to *w. NULL: the codec only reads. */
@@ -98,6 +99,7 @@ struct vimg_codec {
 extern const struct vimg_codec vimg_codec_vmx;
 extern const struct vimg_codec vimg_codec_vmsd;
 extern const struct vimg_codec vimg_codec_vmxf;
+extern const struct vimg_codec vimg_codec_libvirt;
 
 const struct vimg_codec *registry_codec(size_t i);
 const struct vimg_codec *registry_codec_by_name(const char *name);
@@ -123,6 +125,17 @@ int vm_check_stopped(const struct vimg_vm *vm, unsigned flags, struct vimg_error
 /* Check uids, parents and that the tree has no cycle. */
 int vm_snapshots_validate(const struct vimg_vm *vm, struct vimg_error *err);
 struct vm_snapshot *vm_snapshot_by_uid(struct vimg_vm *vm, unsigned uid);
+/* Shared by clone and convert (vm-clone.c). */
+/* Make dir, or take it if it exists and is empty. */
+int vm_make_dir(const char *dir, struct vimg_error *err);
+/* Copy a small file (at most 64 MiB), atomically. */
+int vm_copy_file(const char *from, const char *to, struct vimg_error *err);
+/* "N.ext", "N_1.ext", ... (linked: "N-000001.ext"), as VMware names disks. */
+char *vm_disk_name(const char *n, unsigned k, bool linked, const char *ext);
+/* New BIOS and location UUIDs, no vc.uuid, the name, new generated MACs
+ * (static ones too with new_macs), a new .vmxf id. */
+int vm_new_identity(struct vimg_vm *vm, const char *name, bool new_macs,
+		    struct vimg_error *err);
 /* Load a VMware dictionary file into *kv (malloc'd), bounded like vimg_config. */
 int vm_read_dictionary(const char *path, const char *what, struct kvtext **kv,
 		       struct vimg_error *err);

@@ -18,5 +18,6 @@ man_MANS += \
 	man/vimg-boot.1 \
 	man/libvimg.3 \
 	man/vimg-driver.7 \
-	man/vimg-formats.7
+	man/vimg-formats.7 \
+	man/vimg-vm-mapping.7
 EXTRA_DIST += $(man_MANS)

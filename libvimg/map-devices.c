@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Devices across hypervisors: NIC models, disk controllers and firmware,
+ * one table each. "inbox" marks what a guest boots from or talks through
+ * without drivers added: the conversion moves a VM to those, unless asked
+ * otherwise, and says what it changed.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "vimg.h"
+#include "vmmap.h"
+
+static const struct vmmap_nic nics[] = {
+    /* vmx, libvirt, vbox, ovf, inbox */
+    {"e1000", "e1000", "82540EM", "E1000", true},
+    {"e1000e", "e1000e", "82545EM", "E1000e", false},
+    {"vmxnet3", "vmxnet3", "virtio", "VmxNet3", false},
+    {"vmxnet2", "vmxnet", "virtio", "VmxNet2", false},
+    {"vmxnet", "vmxnet", "virtio", "VmxNet", false},
+    {"vlance", "pcnet", "Am79C973", "PCNet32", true},
+    {"virtio", "virtio", "virtio", NULL, false},
+};
+
+const struct vmmap_nic *vmmap_nic_by_vmx(const char *model)
+{
+	for (size_t i = 0; model && i < sizeof(nics) / sizeof(nics[0]); i++)
+		if (!strcasecmp(nics[i].vmx, model))
+			return &nics[i];
+	return NULL;
+}
+
+const struct vmmap_nic *vmmap_nic_by_libvirt(const char *model)
+{
+	for (size_t i = 0; model && i < sizeof(nics) / sizeof(nics[0]); i++)
+		if (!strcasecmp(nics[i].libvirt, model))
+			return &nics[i];
+	return NULL;
+}
+
+static const struct vmmap_controller controllers[] = {
+    /* type, SCSI model, libvirt bus, libvirt model, vbox, OVF type, subtype, inbox */
+    {VIMG_CTRL_IDE, NULL, "ide", NULL, "PIIX4", 5, "PIIX4", true},
+    {VIMG_CTRL_SATA, NULL, "sata", NULL, "AHCI", 20, "vmware.sata.ahci", true},
+    {VIMG_CTRL_NVME, NULL, "nvme", NULL, "NVMe", 20, "vmware.nvme.controller", false},
+    {VIMG_CTRL_VIRTIO, NULL, "virtio", NULL, "VirtIO", 0, NULL, false},
+    {VIMG_CTRL_SCSI, "lsilogic", "scsi", "lsilogic", "LsiLogic", 6, "lsilogic", false},
+    {VIMG_CTRL_SCSI, "lsisas1068", "scsi", "lsisas1068", "LsiLogicSas", 6, "lsilogicsas", false},
+    {VIMG_CTRL_SCSI, "pvscsi", "scsi", "vmpvscsi", "LsiLogicSas", 6, "VirtualSCSI", false},
+    {VIMG_CTRL_SCSI, "buslogic", "scsi", "buslogic", "BusLogic", 6, "buslogic", false},
+};
+
+const struct vmmap_controller *vmmap_controller(int type, const char *model)
+{
+	const struct vmmap_controller *first = NULL;
+
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
+		if (controllers[i].type != type)
+			continue;
+		if (!first)
+			first = &controllers[i];
+		if (!controllers[i].model || (model && !strcasecmp(controllers[i].model, model)))
+			return &controllers[i];
+	}
+	return first;
+}
+
+static const struct vmmap_firmware firmware[] = {
+    {false, false, NULL, NULL, "q35"},
+    {true, false, "/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd", "q35"},
+    {true, true, "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd",
+     "q35"},
+};
+
+const struct vmmap_firmware *vmmap_firmware(bool efi, bool secure_boot)
+{
+	for (size_t i = 0; i < sizeof(firmware) / sizeof(firmware[0]); i++)
+		if (firmware[i].efi == efi && firmware[i].secure_boot == (efi && secure_boot))
+			return &firmware[i];
+	return &firmware[0];
+}

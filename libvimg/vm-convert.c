@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Whole-VM conversion: a copy of the source's model is moved to the target
+ * hypervisor (disks converted through the copy engine, media named by
+ * absolute path, EFI variables exported as the target's firmware keeps
+ * them, disks and NICs moved to what the guest has drivers for), then the
+ * target's codec writes its configuration. Every change, and everything the
+ * target cannot hold, is a warning: nothing is dropped without a word. The
+ * source is only read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "efivar.h"
+#include "vm.h"
+#include "vmmap.h"
+
+/* What each target takes, beside its codec: the disk format it runs, the
+ * extension of its configuration, how it keeps EFI variables. */
+static const struct target {
+	const char *name, *codec, *disk_format, *ext;
+	bool edk2_nvram;	/* an OVMF store; else VMware's .nvram */
+	bool moves_devices;	/* to inbox buses and NIC models */
+} targets[] = {
+	{ "libvirt", "libvirt", "qcow2", ".xml", true, true },
+};
+
+static const struct target *target_by_name(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(targets) / sizeof(targets[0]); i++)
+		if (!strcmp(targets[i].name, name))
+			return &targets[i];
+	return NULL;
+}
+
+static const char *disk_ext(const char *format)
+{
+	return !strcmp(format, "vpc") ? "vhd" : format;
+}
+
+/* A controller of this type and bus in dst, added if absent; its id. */
+static const char *ensure_controller(struct vimg_vm *vm, enum vimg_controller_type type,
+				     const char *name, struct vimg_error *err)
+{
+	struct vimg_vm_controller *nc;
+	char id[16];
+
+	for (size_t i = 0; i < vm->n_ctrls; i++)
+		if (vm->ctrls[i].type == type && vm->ctrls[i].bus == 0)
+			return vm->ctrls[i].id;
+	snprintf(id, sizeof(id), "%s0", name);
+	nc = realloc(vm->ctrls, (vm->n_ctrls + 1) * sizeof(*nc));
+	if (!nc)
+		goto oom;
+	vm->ctrls = nc;
+	nc[vm->n_ctrls] = (struct vimg_vm_controller){ .type = type, .id = strdup(id) };
+	if (!nc[vm->n_ctrls].id)
+		goto oom;
+	return nc[vm->n_ctrls++].id;
+oom:
+	vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	return NULL;
+}
+
+static const struct vimg_vm_controller *controller_of(const struct vimg_vm *vm,
+						      const struct vimg_vm_disk *d)
+{
+	for (size_t i = 0; d->controller && i < vm->n_ctrls; i++)
+		if (!strcasecmp(vm->ctrls[i].id, d->controller))
+			return &vm->ctrls[i];
+	return NULL;
+}
+
+/* Disks and CD-ROMs onto one controller the guest boots from. */
+static int move_disks(struct vimg_vm *vm, const char *bus, struct vimg_warnings **w,
+		      struct vimg_error *err)
+{
+	static const struct {
+		const char *name;
+		enum vimg_controller_type type;
+	} buses[] = { { "sata", VIMG_CTRL_SATA }, { "ide", VIMG_CTRL_IDE },
+		      { "scsi", VIMG_CTRL_SCSI }, { "virtio", VIMG_CTRL_VIRTIO } };
+	enum vimg_controller_type type = VIMG_CTRL_SATA;
+	const char *id, *name = "sata";
+	unsigned unit = 0;
+
+	for (size_t i = 0; bus && i < sizeof(buses) / sizeof(buses[0]); i++)
+		if (!strcmp(buses[i].name, bus))
+			type = buses[i].type, name = buses[i].name;
+	if (!(id = ensure_controller(vm, type, name, err)))
+		return -1;
+	for (size_t i = 0; i < vm->n_disks; i++) {
+		struct vimg_vm_disk *d = &vm->disks[i];
+		const struct vimg_vm_controller *c = controller_of(vm, d);
+		char node[32];
+
+		if (d->kind == VIMG_DEV_FLOPPY)
+			continue;
+		if (type == VIMG_CTRL_VIRTIO && d->kind == VIMG_DEV_CDROM) {
+			warnings_add(w, d->node, "a CD-ROM cannot be virtio: it stays where it was");
+			continue;
+		}
+		snprintf(node, sizeof(node), "%s:%u", id, unit);
+		if (!c || c->type != type)
+			warnings_add(w, d->node, "moves to %s%s%s%s: %s", node,
+				     c ? " (from " : "", c ? (c->model ? c->model : c->id) : "",
+				     c ? ")" : "",
+				     bus ? "as asked" : "the guest boots from it without new drivers");
+		if (vm_set_str((char **)&d->node, node, err) ||
+		    vm_set_str((char **)&d->controller, id, err))
+			return -1;
+		d->unit = unit++;
+	}
+	return 0;
+}
+
+static int move_nics(struct vimg_vm *vm, const char *model, struct vimg_warnings **w,
+		     struct vimg_error *err)
+{
+	for (size_t i = 0; i < vm->n_nics; i++) {
+		struct vimg_vm_nic *n = &vm->nics[i];
+		const struct vmmap_nic *m = vmmap_nic_by_vmx(n->model);
+		const char *to = model ? model : m && m->inbox ? NULL : "e1000";
+		char key[32];
+
+		if (!to || (n->model && !strcasecmp(n->model, to)))
+			continue;
+		snprintf(key, sizeof(key), "ethernet%u", n->index);
+		warnings_add(w, key, "NIC model %s becomes %s%s", n->model ? n->model : "(default)",
+			     to, model ? "" : ": every guest has drivers for it");
+		if (vm_set_str((char **)&n->model, to, err))
+			return -1;
+	}
+	return 0;
+}
+
+static int convert_disk(struct vimg_vm *src, struct vimg_vm *dst, size_t i, const char *to_name,
+			const char *format, const struct vimg_vm_convert_opts *o,
+			struct vimg_error *err)
+{
+	struct vimg_convert_opts co = {
+		.format = format,
+		.options = o->disk_options,
+		.progress = o->progress,
+		.progress_opaque = o->progress_opaque,
+	};
+	struct vimg_image *img = NULL;
+	char *from = NULL, *to = NULL;
+	int rc = vm_resolve(src, src->disks[i].file, &from, err);
+
+	if (!rc && asprintf(&to, "%s/%s", dst->dir, to_name) < 0) {
+		to = NULL;
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = vimg_image_open(from, NULL,
+				     src->flags & VIMG_VM_ALLOW_ESCAPE ? VIMG_OPEN_ALLOW_ESCAPE : 0,
+				     &img, err);
+	if (!rc)
+		rc = vimg_convert(img, to, &co, err);
+	vimg_image_close(img, NULL);
+	if (!rc)
+		rc = vm_set_str((char **)&dst->disks[i].file, to_name, err);
+	free(from);
+	free(to);
+	return rc ? vimg_error_prefix(err, "disk %s (%s)", src->disks[i].node, src->disks[i].file)
+		  : 0;
+}
+
+/* Media stay where they are, named by absolute path; missing ones are
+ * disconnected. */
+static int keep_media(struct vimg_vm *src, struct vimg_vm *dst, size_t i,
+		      struct vimg_warnings **w, struct vimg_error *err)
+{
+	struct vimg_vm_disk *d = &dst->disks[i];
+	char *p = NULL;
+	struct stat st;
+	int rc = 0;
+
+	if (!d->file || !*d->file)
+		return 0;
+	if (vm_resolve(src, d->file, &p, NULL) == 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+		char real[PATH_MAX];
+
+		rc = vm_set_str((char **)&d->file, realpath(p, real) ? real : p, err);
+	} else {
+		warnings_add(w, d->node, "media \"%s\" is not a file here (a host device or "
+			     "missing): the drive is left empty", d->file);
+		rc = vm_set_str((char **)&d->file, NULL, err);
+	}
+	free(p);
+	return rc;
+}
+
+static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct target *t,
+		       const char *n, struct vimg_warnings **w, struct vimg_error *err)
+{
+	struct vimg_nvram *nv;
+	char *name = NULL, *to = NULL;
+	int rc;
+
+	if (src->firmware != VIMG_FIRMWARE_EFI) {
+		if (src->nvram)
+			warnings_add(w, "nvram", "a BIOS VM's nvram (CMOS settings) is not carried");
+		return vm_set_str(&dst->nvram, NULL, err);
+	}
+	if (!src->nvram || vimg_vm_nvram_open(src, &nv, NULL)) {
+		warnings_add(w, "nvram", "no readable nvram: the firmware starts with empty "
+			     "variables (no boot entries, no Secure Boot keys)");
+		return vm_set_str(&dst->nvram, NULL, err);
+	}
+	if (asprintf(&name, t->edk2_nvram ? "%s_VARS.fd" : "%s.nvram", n) < 0 ||
+	    asprintf(&to, "%s/%s", dst->dir, name) < 0) {
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	} else if (t->edk2_nvram) {
+		rc = vimg_nvram_export_ovmf(nv, to, NULL, w, err);
+	} else {
+		char *from;
+
+		rc = vm_resolve(src, src->nvram, &from, err);
+		if (!rc)
+			rc = vm_copy_file(from, to, err);
+		free(from);
+	}
+	if (!rc)
+		rc = vm_set_str(&dst->nvram, name, err);
+	vimg_nvram_close(nv);
+	free(name);
+	free(to);
+	return rc ? vimg_error_prefix(err, "nvram") : 0;
+}
+
+/* What the target has no place for, said once per kind. */
+static void report_dropped(struct vimg_vm *src, const struct target *t,
+			   struct vimg_warnings **w)
+{
+	if (src->n_snaps)
+		warnings_add(w, "snapshots", "%zu snapshot%s not carried: the current state is "
+			     "converted", src->n_snaps, src->n_snaps == 1 ? " is" : "s are");
+	if (src->suspend)
+		warnings_add(w, "checkpoint.vmState", "the saved state is not carried: the VM "
+			     "boots as after a power loss");
+	if (!t->edk2_nvram)
+		return;
+	/* Keys of the .vmx format itself are no settings of the VM. */
+	size_t n = 0;
+	char list[256] = "";
+
+	for (size_t i = 0, o = 0; i < src->n_extra; i++) {
+		const char *k = src->extra[i].key;
+
+		if (k[0] == '.' || !strcasecmp(k, "config.version"))
+			continue;
+		if (n++ < 8)
+			o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0,
+					      "%s%s", n > 1 ? ", " : "", k);
+	}
+	if (n)
+		warnings_add(w, "extra keys", "%zu VMware setting%s with no %s equivalent %s not "
+			     "carried: %s%s", n, n == 1 ? "" : "s", t->name, n == 1 ? "is" : "are",
+			     list, n > 8 ? ", ..." : "");
+	if (src->hw_version)
+		warnings_add(w, "virtualHW.version", "VMware's hardware version %u has no "
+			     "meaning for %s", src->hw_version, t->name);
+	if (src->vc_uuid)
+		warnings_add(w, "vc.uuid", "vCenter's instance UUID is not carried");
+	if (src->vram)
+		warnings_add(w, "svga.vramSize", "the video RAM size is not carried");
+	if (src->vmxf)
+		warnings_add(w, "extendedConfigFile", "the .vmxf is not carried");
+}
+
+int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_vm_convert_opts *o,
+		    struct vimg_warnings **w, struct vimg_error *err)
+{
+	const struct target *t;
+	const char *format;
+	struct vimg_vm *dst = NULL;
+	char real[PATH_MAX], *n = NULL;
+	unsigned k = 0;
+	int rc;
+
+	if (!vm_valid(src) || !outdir || !o)
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_vm_convert: invalid arguments");
+	if (!(t = target_by_name(o->to)))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "convert: the target \"%s\" is not supported (libvirt is)",
+				      o->to ? o->to : "");
+	format = o->disk_format ? o->disk_format : t->disk_format;
+	if (!vimg_format_description(format))
+		return vimg_error_set(err, VIMG_EINVAL, "convert: unknown disk format \"%s\"",
+				      format);
+	rc = vimg_vm_open(src->path, src->codec->name, src->flags, &dst, err);
+	if (rc)
+		return rc;
+	n = strdup(src->name && *src->name ? src->name : src->base);
+	for (char *c = n; c && *c; c++)
+		if (*c == '/')
+			*c = '_';
+	if (!n) {
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = vm_make_dir(outdir, err);
+	if (!rc && !realpath(outdir, real))
+		rc = vimg_error_set_errno(err, errno, "%s", outdir);
+	if (rc)
+		goto out;
+	free(dst->dir);
+	free(dst->base);
+	free(dst->path);
+	free(dst->vmsd_path);
+	dst->vmsd_path = NULL;
+	dst->dir = strdup(real);
+	dst->base = strdup(n);
+	if (asprintf(&dst->path, "%s/%s%s", real, n, t->ext) < 0)
+		dst->path = NULL;
+	if (!dst->dir || !dst->base || !dst->path) {
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	report_dropped(src, t, w);
+	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
+		char *to;
+
+		if (dst->disks[i].kind != VIMG_DEV_DISK) {
+			rc = keep_media(src, dst, i, w, err);
+			continue;
+		}
+		if (!dst->disks[i].file)
+			continue;
+		to = vm_disk_name(n, k++, false, disk_ext(format));
+		rc = to ? convert_disk(src, dst, i, to, format, o, err)
+			: vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		free(to);
+	}
+	if (!rc)
+		rc = carry_nvram(src, dst, t, n, w, err);
+	if (!rc && t->moves_devices)
+		rc = move_disks(dst, o->bus, w, err);
+	if (!rc && t->moves_devices)
+		rc = move_nics(dst, o->nic_model, w, err);
+	if (!rc && o->new_identity)
+		rc = vm_new_identity(dst, dst->name ? dst->name : n, false, err);
+	if (!rc) {
+		vm_snapshots_clear(dst);
+		rc = vm_set_str(&dst->suspend, NULL, err);
+	}
+	if (!rc) {
+		dst->codec = registry_codec_by_name(t->codec);
+		rc = dst->codec->save(dst, dst->path, w, err);
+	}
+out:
+	vimg_vm_close(dst);
+	free(n);
+	return rc ? vimg_error_prefix(err, "converting %s to %s", src->path, o->to) : 0;
+}
