@@ -283,9 +283,11 @@ static bool write_identity(xmlTextWriterPtr x, struct vimg_vm *vm, struct vimg_w
 		warnings_add(w, "guestOS", "\"%s\" has no libosinfo id: the domain names no OS",
 			     vm->guest_os);
 	}
+	/* In KiB, libvirt's default unit: virt-v2v reads the number as KiB
+	 * whatever the unit says. */
 	W(xmlTextWriterStartElement(x, BAD_CAST "memory"));
-	W(xmlTextWriterWriteAttribute(x, BAD_CAST "unit", BAD_CAST "MiB"));
-	W(xmlTextWriterWriteFormatString(x, "%llu", (unsigned long long)vm->memory_mb));
+	W(xmlTextWriterWriteAttribute(x, BAD_CAST "unit", BAD_CAST "KiB"));
+	W(xmlTextWriterWriteFormatString(x, "%llu", (unsigned long long)vm->memory_mb * 1024));
 	W(xmlTextWriterEndElement(x));
 	W(xmlTextWriterWriteFormatElement(x, BAD_CAST "vcpu", "%u", vm->cpus));
 	W(xmlTextWriterStartElement(x, BAD_CAST "cpu"));
