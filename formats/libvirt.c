@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvirt domain XML (type kvm), written from the VM model with libxml2's
- * writer so that every name and path is escaped. The conversion has already
+ * libvirt domain XML (type kvm), read in libvirt-read.c, written here from
+ * the VM model with libxml2's writer so that every name and path is escaped. The conversion has already
  * put the model where KVM can take it (disks converted and on a bus the
  * guest boots from, NIC models with drivers, the EFI variables exported to
  * an OVMF store); this file only names it as libvirt does. Disk sources are
@@ -369,5 +369,6 @@ const struct vimg_codec vimg_codec_libvirt = {
 	.description = "libvirt domain XML (KVM)",
 	.extensions = libvirt_ext,
 	.probe = libvirt_probe,
+	.load = libvirt_load,
 	.save = libvirt_save,
 };

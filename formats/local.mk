@@ -22,9 +22,11 @@ include formats/vdi.mk
 # VMware bundle codecs: configuration, snapshot tree, extra configuration
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmx.c \
+	formats/vmx-write.c \
 	formats/vmsd.c \
 	formats/vmxf.c \
-	formats/libvirt.c
+	formats/libvirt.c \
+	formats/libvirt-read.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store
 libvimg_libvimg_internal_la_SOURCES += \

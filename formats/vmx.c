@@ -125,19 +125,7 @@ static const struct scalar scalars[] = {
 
 static int grow(void **arr, size_t n, size_t elem, struct vimg_error *err)
 {
-	void *na;
-
-	if (n >= VM_MAX_DEVICES)
-		return vimg_error_set(err, VIMG_ECORRUPT, "vmx: more than %d devices of a kind",
-				      VM_MAX_DEVICES);
-	if (n % 8)
-		return 0;
-	na = realloc(*arr, (n + 8) * elem);
-	if (!na)
-		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	memset((char *)na + n * elem, 0, 8 * elem);
-	*arr = na;
-	return 0;
+	return vm_grow(arr, n, elem, "vmx", err);
 }
 
 static int add_controller(struct vimg_vm *vm, enum vimg_controller_type type, unsigned bus,
@@ -585,12 +573,14 @@ static int vmx_save(struct vimg_vm *vm, const char *path, struct vimg_warnings *
 	size_t len;
 	int rc;
 
-	(void)w;
-	if (!vm->vmx_doc)
-		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "vmx: writing a .vmx for a VM read from %s is not supported "
-				      "yet", vm->codec->name);
-	rc = apply_dirty(vm, vm->vmx_doc, err);
+	if (!vm->vmx_doc) {
+		/* A VM from elsewhere: a document of its own (vmx-write.c). */
+		if (!(vm->vmx_doc = calloc(1, sizeof(*vm->vmx_doc))))
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		rc = vmx_render_new(vm, vm->vmx_doc, w, err);
+	} else {
+		rc = apply_dirty(vm, vm->vmx_doc, err);
+	}
 	/* Keys that describe where the VM ran do not move with it. */
 	for (size_t i = 0; !rc && host_keys[i] && strcmp(path, vm->origin); i++)
 		kv_unset(vm->vmx_doc, host_keys[i]);

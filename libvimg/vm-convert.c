@@ -30,6 +30,7 @@ static const struct target {
 	bool moves_devices;	/* to inbox buses and NIC models */
 } targets[] = {
 	{ "libvirt", "libvirt", "qcow2", ".xml", true, true },
+	{ "vmx", "vmx", "vmdk", ".vmx", false, false },
 };
 
 static const struct target *target_by_name(const char *name)
@@ -168,6 +169,7 @@ static int convert_disk(struct vimg_vm *src, struct vimg_vm *dst, size_t i, cons
 	vimg_image_close(img, NULL);
 	if (!rc)
 		rc = vm_set_str((char **)&dst->disks[i].file, to_name, err);
+	dst->disk_dirty[i] = true;
 	free(from);
 	free(to);
 	return rc ? vimg_error_prefix(err, "disk %s (%s)", src->disks[i].node, src->disks[i].file)
@@ -190,10 +192,12 @@ static int keep_media(struct vimg_vm *src, struct vimg_vm *dst, size_t i,
 		char real[PATH_MAX];
 
 		rc = vm_set_str((char **)&d->file, realpath(p, real) ? real : p, err);
+		dst->disk_dirty[i] = true;
 	} else {
 		warnings_add(w, d->node, "media \"%s\" is not a file here (a host device or "
 			     "missing): the drive is left empty", d->file);
 		rc = vm_set_str((char **)&d->file, NULL, err);
+		dst->disk_dirty[i] = true;
 	}
 	free(p);
 	return rc;
@@ -206,6 +210,7 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 	char *name = NULL, *to = NULL;
 	int rc;
 
+	dst->dirty |= VM_DIRTY_NVRAM;
 	if (src->firmware != VIMG_FIRMWARE_EFI) {
 		if (src->nvram)
 			warnings_add(w, "nvram", "a BIOS VM's nvram (CMOS settings) is not carried");
@@ -221,6 +226,11 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 	} else if (t->edk2_nvram) {
 		rc = vimg_nvram_export_ovmf(nv, to, NULL, w, err);
+	} else if (strcmp(vimg_nvram_format(nv), "vmware")) {
+		/* The firmware makes a new one, without the VM's boot entries and keys. */
+		warnings_add(w, "nvram", "the %s variable store is not carried: writing VMware's "
+			     ".nvram is not supported yet", vimg_nvram_format(nv));
+		rc = 1;
 	} else {
 		char *from;
 
@@ -229,7 +239,9 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 			rc = vm_copy_file(from, to, err);
 		free(from);
 	}
-	if (!rc)
+	if (rc == 1)
+		rc = vm_set_str(&dst->nvram, NULL, err);
+	else if (!rc)
 		rc = vm_set_str(&dst->nvram, name, err);
 	vimg_nvram_close(nv);
 	free(name);
@@ -291,7 +303,8 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		return vimg_error_set(err, VIMG_EINVAL, "vimg_vm_convert: invalid arguments");
 	if (!(t = target_by_name(o->to)))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "convert: the target \"%s\" is not supported (libvirt is)",
+				      "convert: the target \"%s\" is not supported (libvirt and "
+				      "vmware are)",
 				      o->to ? o->to : "");
 	format = o->disk_format ? o->disk_format : t->disk_format;
 	if (!vimg_format_description(format))
@@ -352,6 +365,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	if (!rc) {
 		vm_snapshots_clear(dst);
 		rc = vm_set_str(&dst->suspend, NULL, err);
+		dst->dirty |= VM_DIRTY_SUSPEND;
 	}
 	if (!rc) {
 		dst->codec = registry_codec_by_name(t->codec);

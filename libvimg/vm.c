@@ -64,6 +64,23 @@ static void free_kvs(struct vm_kv *v, size_t n)
 	free(v);
 }
 
+int vm_grow(void **arr, size_t n, size_t elem, const char *fmt, struct vimg_error *err)
+{
+	void *na;
+
+	if (n >= VM_MAX_DEVICES)
+		return vimg_error_set(err, VIMG_ECORRUPT, "%s: more than %d devices of a kind", fmt,
+				      VM_MAX_DEVICES);
+	if (n % 8)
+		return 0;
+	na = realloc(*arr, (n + 8) * elem);
+	if (!na)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	memset((char *)na + n * elem, 0, 8 * elem);
+	*arr = na;
+	return 0;
+}
+
 int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vimg_error *err)
 {
 	return path_resolve(vm->dir, name, vm->flags & VIMG_VM_ALLOW_ESCAPE, out, err);

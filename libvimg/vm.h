@@ -100,6 +100,12 @@ extern const struct vimg_codec vimg_codec_vmx;
 extern const struct vimg_codec vimg_codec_vmsd;
 extern const struct vimg_codec vimg_codec_vmxf;
 extern const struct vimg_codec vimg_codec_libvirt;
+/* formats/vmx-write.c: a .vmx's keys for a VM read from elsewhere, into an
+ * empty kv (parsed here). */
+int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings **w,
+		   struct vimg_error *err);
+/* formats/libvirt-read.c */
+int libvirt_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);
 
 const struct vimg_codec *registry_codec(size_t i);
 const struct vimg_codec *registry_codec_by_name(const char *name);
@@ -114,6 +120,9 @@ bool vm_valid(const struct vimg_vm *vm);
 int vm_set_str(char **field, const char *value, struct vimg_error *err);
 int vm_add_extra(struct vm_kv **v, size_t *n, const char *key, const char *value,
 		 struct vimg_error *err);
+/* Room for element n of *arr (grown 8 at a time, zeroed), at most
+ * VM_MAX_DEVICES: past it VIMG_ECORRUPT "<fmt>: more than N devices". */
+int vm_grow(void **arr, size_t n, size_t elem, const char *fmt, struct vimg_error *err);
 /* Path of a file the VM names (relative to its folder), under its path
  * policy; malloc'd. */
 int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vimg_error *err);
