@@ -25,7 +25,7 @@ status=0
 for h in $harnesses; do
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$top/libvimg" -I. \
 		"$top/tests/fuzz/fuzz-$h.c" libvimg/.libs/libvimg-internal.a \
-		-lz -lzstd -lcrypto -lpthread -o "fuzz-$h"
+		-lz -lzstd -lcrypto -lxml2 -lpthread -o "fuzz-$h"
 	rm -rf "corpus-$h" && mkdir -p "corpus-$h" "crash-$h"
 	for f in "$top/fixtures/$h"/*; do
 		case "$f" in
@@ -61,6 +61,19 @@ for h in $harnesses; do
 		for f in "${VIMG_CORPUS:-}"/nvram/*/*.nvram /usr/share/OVMF/OVMF_VARS*.fd; do
 			[ -f "$f" ] && cp "$f" "corpus-$h/"
 		done
+	fi
+	# Domains: libvirt's own (the corpus) and what vimg writes for the bundles.
+	if [ "$h" = libvirt ]; then
+		for f in "${VIMG_CORPUS:-}"/libvirt/*/*.xml; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+		if [ -x cli/vimg ] || make -j2 cli/vimg >/dev/null 2>&1; then
+			rm -rf "gen-$h" && sh "$top/fixtures/make-bundles.sh" "gen-$h/b" >/dev/null 2>&1 &&
+				for vm in ws-bios esx-efi; do
+					cli/vimg convert --to libvirt "gen-$h/b/$vm" "gen-$h/$vm" >/dev/null 2>&1 &&
+						cp "gen-$h/$vm/$vm.xml" "corpus-$h/"
+				done
+		fi
 	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
