@@ -102,6 +102,20 @@ if command -v qemu-img >/dev/null 2>&1 && command -v qemu-io >/dev/null 2>&1; th
 	run "$vimg" snapshot -c after-demo vms/chain
 	run "$vimg" clone --linked vms/esx-efi vms/esx-clone
 	run "$vimg" inspect --output=json vms/esx-clone
+
+	echo
+	echo "=== the EFI VM to KVM: its disks, boot entries and Secure Boot keys"
+	run "$vimg" nvram list vms/esx-efi
+	run "$vimg" convert --to libvirt -p vms/esx-efi kvm
+	run ls -l kvm
+	if command -v virt-xml-validate >/dev/null 2>&1; then
+		run virt-xml-validate kvm/esx-efi.xml domain
+	fi
+	run qemu-img compare vms/esx-efi/esx-efi.vmdk kvm/esx-efi.qcow2
+	run qemu-img check kvm/esx-efi.qcow2
+	run "$vimg" nvram list kvm/esx-efi_VARS.fd
+	run "$vimg" convert --to vmware kvm/esx-efi.xml back
+	run "$vimg" inspect back
 fi
 
 echo
