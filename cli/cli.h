@@ -153,7 +153,7 @@ void cli_snapshot_json(struct json *j, const struct vimg_snapshot *s);
 
 /* ---- cmd-snapshot-vm.c ----------------------------------------------- */
 
-/* Whether path names a VM bundle (a folder, a .vmx or .vmtx) rather than a disk. */
+/* Whether path names a VM (a folder, a .vmx or .vmtx, a libvirt .xml) rather than a disk. */
 bool cli_is_bundle(const char *path);
 /* vimg snapshot on a bundle; argv as the snapshot command got it. */
 int cli_snapshot_vm(const struct cmd *c, int argc, char **argv);

@@ -20,12 +20,17 @@ static const char usage[] =
 	"Usage: vimg boot [-f FMT] [-m MEM] [--engine=kvm|qemu|auto] [--timeout=S]\n"
 	"                 [--expect=REGEX] [--until=STAGE] [--keys=STR] [--timer=on|off]\n"
 	"                 [--kernel=F [--initrd=F] [--append=S]] [--overlay=F]\n"
-	"                 [--serial=FILE] [--screen] [--output=human|json] IMAGE\n"
+	"                 [--serial=FILE] [--screen] [--output=human|json] IMAGE|VM\n"
 	"\n"
 	"Boot IMAGE and watch it: the serial console is shown as it comes, then the\n"
 	"stage reached (firmware, loader, kernel, userspace), the time to each stage,\n"
 	"the engine and whether KVM is hardware-backed. The image is never modified:\n"
 	"guest writes go to an overlay in memory (or --overlay).\n"
+	"\n"
+	"Given a VM (a VMware folder or .vmx, a libvirt domain's XML), boot its first\n"
+	"disk with its firmware: an EFI VM runs on the qemu engine with Debian's OVMF\n"
+	"(the Secure Boot build if the VM has it on) and a copy of its own UEFI\n"
+	"variables, so its boot entries and keys are those it has.\n"
 	"\n"
 	"  -f, --format=FMT     image format (default: probe)\n"
 	"  -m, --memory=MEM     guest RAM (default 512M, at most 3G)\n"
@@ -274,15 +279,18 @@ static int cmd_boot_run(int argc, char **argv)
 
 	struct vimg_error err = VIMG_ERROR_INIT;
 	struct vimg_image *img = NULL;
-	if (vimg_image_open(argv[optind], format, 0, &img, &err) < 0) {
+	struct vimg_vm *vm = NULL;
+	if (cli_is_bundle(argv[optind]) ? vimg_vm_open(argv[optind], NULL, 0, &vm, &err) < 0
+					 : vimg_image_open(argv[optind], format, 0, &img, &err) < 0) {
 		if (con && con != stdout)
 			fclose(con);
 		cli_error(&cmd_boot, &err);
 		return CLI_USAGE;
 	}
 	struct vimg_boot_result r;
-	rc = vimg_boot_run(img, &o, &r, &err);
+	rc = vm ? vimg_vm_boot(vm, &o, &r, &err) : vimg_boot_run(img, &o, &r, &err);
 	vimg_image_close(img, NULL);
+	vimg_vm_close(vm);
 	if (con && con != stdout)
 		fclose(con);
 	bool ran = r.engine[0] && (r.stage > VIMG_BOOT_NONE || r.exit_reason[0]);

@@ -25,7 +25,7 @@ bool cli_is_bundle(const char *path)
 
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return true;
-	return (l > 4 && !strcasecmp(path + l - 4, ".vmx")) ||
+	return (l > 4 && (!strcasecmp(path + l - 4, ".vmx") || !strcasecmp(path + l - 4, ".xml"))) ||
 	       (l > 5 && !strcasecmp(path + l - 5, ".vmtx"));
 }
 

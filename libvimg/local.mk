@@ -30,6 +30,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/vm-clone.c \
 	libvimg/vm-inspect.c \
 	libvimg/vm-convert.c \
+	libvimg/vm-boot.c \
 	libvimg/map-guestos.c \
 	libvimg/map-devices.c \
 	libvimg/efivar.c \

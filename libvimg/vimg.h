@@ -921,6 +921,11 @@ struct vimg_boot_opts {
 	const char *append;	/* with kernel: command line, or NULL */
 	const char *overlay;	/* keep guest writes in this new qcow2 file (backed
 				   by the image) instead of memory, or NULL */
+	/* UEFI (qemu engine only): the firmware code (read-only pflash) and a
+	   variable store, copied for the run and never written; NULL: BIOS. */
+	const char *uefi_code;
+	const char *uefi_vars;
+	bool secure_boot;	/* with uefi_code: q35 with SMM and secure flash */
 	/* Console bytes as the guest produces them (UART, int 10h teletype);
 	   called from the caller's thread, may be NULL. */
 	void (*serial_out)(void *opaque, const char *buf, size_t n);
@@ -975,6 +980,17 @@ const char *vimg_boot_stage_name(enum vimg_boot_stage stage);
  */
 int vimg_boot_run(struct vimg_image *img, const struct vimg_boot_opts *o,
 		  struct vimg_boot_result *r, struct vimg_error *err);
+
+/*
+ * Boot-check a VM: its first disk (current state), with its firmware. An
+ * EFI VM runs on the qemu engine with Debian's OVMF (the Secure Boot build
+ * when the VM has it on) and its own UEFI variables (its .nvram exported to
+ * a temporary OVMF store; OVMF's empty one when it has none). o as for
+ * vimg_boot_run (its uefi_* fields are set here). Nothing of the VM is
+ * written.
+ */
+int vimg_vm_boot(struct vimg_vm *vm, const struct vimg_boot_opts *o,
+		 struct vimg_boot_result *r, struct vimg_error *err);
 
 #pragma GCC visibility pop
 

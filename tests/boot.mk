@@ -9,7 +9,8 @@ BOOT_TESTS = \
 	tests/test-boot-linux.sh \
 	tests/test-boot-syslinux.sh \
 	tests/test-boot-virtio-root.sh \
-	tests/test-boot-grub.sh
+	tests/test-boot-grub.sh \
+	tests/test-boot-vm.sh
 TESTS += $(BOOT_TESTS)
 if HAVE_BOOT
 if HAVE_CHECK

@@ -62,6 +62,40 @@ static bool in_path(const char *name)
 	return false;
 }
 
+/* A private copy of the variable store src in a new temporary file. */
+static int uefi_vars_copy(const char *src, char path[64], struct vimg_error *err)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(src, O_RDONLY | O_CLOEXEC), out;
+
+	if (in < 0)
+		return vimg_error_set_errno(err, errno, "boot: UEFI variables %s", src);
+	snprintf(path, 64, "/tmp/vimg-vars.XXXXXX");
+	out = mkostemp(path, O_CLOEXEC);
+	if (out < 0) {
+		close(in);
+		return vimg_error_set_errno(err, errno, "boot: temporary variable store");
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	close(in);
+	if (close(out) < 0 || n < 0) {
+		unlink(path);
+		return vimg_error_set_errno(err, errno, "boot: copying %s", src);
+	}
+	return 0;
+}
+
+static void uefi_vars_drop(const char *path)
+{
+	if (path[0])
+		unlink(path);
+}
+
 int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg_boot_result *r,
 	     bool kvm_hw, struct vimg_error *err)
 {
@@ -102,7 +136,20 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 	}
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)(o->mem >> 20));
 
-	const char *argv[40];
+	/* The firmware writes its variables: give it a copy. */
+	char vars[64] = "", code[8192], flash[8192 + 64];
+	if (o->uefi_code) {
+		rc = uefi_vars_copy(o->uefi_vars, vars, err);
+		if (rc < 0) {
+			watch_free(&w);
+			return rc;
+		}
+		snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s",
+			 o->uefi_code);
+		snprintf(flash, sizeof(flash), "if=pflash,format=raw,unit=1,file=%s", vars);
+	}
+
+	const char *argv[48];
 	int a = 0;
 	argv[a++] = QEMU;
 	argv[a++] = "-nodefaults";
@@ -124,6 +171,18 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 		argv[a++] = "-cpu";
 		argv[a++] = "host";
 	}
+	if (o->uefi_code) {
+		argv[a++] = "-machine";
+		argv[a++] = o->secure_boot ? "q35,smm=on" : "q35";
+		if (o->secure_boot) {
+			argv[a++] = "-global";
+			argv[a++] = "driver=cfi.pflash01,property=secure,value=on";
+		}
+		argv[a++] = "-drive";
+		argv[a++] = code;
+		argv[a++] = "-drive";
+		argv[a++] = flash;
+	}
 	argv[a++] = "-drive";
 	argv[a++] = drive;
 	if (o->kernel) {
@@ -143,12 +202,14 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 	int out[2], errp[2];
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		watch_free(&w);
+		uefi_vars_drop(vars);
 		return vimg_error_set_errno(err, errno, "boot: pipe");
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		close(out[0]);
 		close(out[1]);
 		watch_free(&w);
+		uefi_vars_drop(vars);
 		return vimg_error_set_errno(err, errno, "boot: pipe");
 	}
 	pid_t pid = fork();
@@ -156,6 +217,7 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 		int e = errno;
 		close(out[0]); close(out[1]); close(errp[0]); close(errp[1]);
 		watch_free(&w);
+		uefi_vars_drop(vars);
 		return vimg_error_set_errno(err, e, "boot: fork");
 	}
 	if (pid == 0) {
@@ -252,5 +314,6 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 	}
 	boot_finish_result(r, &w, reason, -1, powered_off);
 	watch_free(&w);
+	uefi_vars_drop(vars);
 	return rc;
 }

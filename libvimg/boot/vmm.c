@@ -373,9 +373,15 @@ int vimg_boot_run(struct vimg_image *img, const struct vimg_boot_opts *o,
 		/* Hardware KVM first; on an emulated one qemu is faster when installed. */
 		bool kvm_ok = access("/dev/kvm", R_OK | W_OK) == 0;
 
-		engine = kvm_ok && hw ? "kvm" : qemu_installed() ? "qemu" : kvm_ok ? "kvm" : "qemu";
+		engine = kvm_ok && hw && !o->uefi_code ? "kvm"
+			 : qemu_installed() || o->uefi_code ? "qemu"
+			 : kvm_ok ? "kvm" : "qemu";
 		r->engine_auto = true;
 	}
+	if (o->uefi_code && strcmp(engine, "qemu"))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "boot: the kvm engine's firmware is a BIOS: UEFI needs the qemu "
+				      "engine");
 	if (strcmp(engine, "qemu") == 0) {
 		bool kvm_ok = access("/dev/kvm", R_OK | W_OK) == 0;
 		snprintf(r->engine, sizeof(r->engine), "qemu");
