@@ -26,7 +26,9 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmsd.c \
 	formats/vmxf.c \
 	formats/libvirt.c \
-	formats/libvirt-read.c
+	formats/libvirt-read.c \
+	formats/hyperv.c \
+	formats/azure.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store
 libvimg_libvimg_internal_la_SOURCES += \

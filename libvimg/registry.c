@@ -156,6 +156,8 @@ static const struct vimg_codec *const codecs[] = {
 	&vimg_codec_vmsd,
 	&vimg_codec_vmxf,
 	&vimg_codec_libvirt,
+	&vimg_codec_hyperv,
+	&vimg_codec_azure,
 };
 
 #define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))

@@ -22,15 +22,28 @@
 #include "vm.h"
 #include "vmmap.h"
 
-/* What each target takes, beside its codec: the disk format it runs, the
- * extension of its configuration, how it keeps EFI variables. */
+/* How a target keeps an EFI VM's variables. */
+enum nvram_kind {
+	NVRAM_NONE,		/* in a place vimg cannot write (Hyper-V's VMGS) */
+	NVRAM_EDK2,		/* an OVMF store beside the configuration */
+	NVRAM_VMWARE,		/* VMware's .nvram */
+};
+
+/* What each target takes, beside its codec: the disk format it runs and
+ * its create options, the extension of its configuration, how it keeps EFI
+ * variables, whether it is VMware itself (which keeps VMware's own keys). */
 static const struct target {
-	const char *name, *codec, *disk_format, *ext;
-	bool edk2_nvram;	/* an OVMF store; else VMware's .nvram */
+	const char *name, *codec, *disk_format, *disk_options, *ext;
+	enum nvram_kind nvram;
+	bool vmware;
 	bool moves_devices;	/* to inbox buses and NIC models */
 } targets[] = {
-	{ "libvirt", "libvirt", "qcow2", ".xml", true, true },
-	{ "vmx", "vmx", "vmdk", ".vmx", false, false },
+	{ "libvirt", "libvirt", "qcow2", NULL, ".xml", NVRAM_EDK2, false, true },
+	{ "vmx", "vmx", "vmdk", NULL, ".vmx", NVRAM_VMWARE, true, false },
+	{ "hyperv", "hyperv", "vhdx", NULL, ".ps1", NVRAM_NONE, false, false },
+	/* Azure takes fixed VHDs whose size is a whole number of MiB. */
+	{ "azure", "azure", "vhd", "subformat=fixed,force_size=on", ".azure.sh", NVRAM_NONE, false,
+	  false },
 };
 
 static const struct target *target_by_name(const char *name)
@@ -143,12 +156,12 @@ static int move_nics(struct vimg_vm *vm, const char *model, struct vimg_warnings
 }
 
 static int convert_disk(struct vimg_vm *src, struct vimg_vm *dst, size_t i, const char *to_name,
-			const char *format, const struct vimg_vm_convert_opts *o,
-			struct vimg_error *err)
+			const char *format, const char *options,
+			const struct vimg_vm_convert_opts *o, struct vimg_error *err)
 {
 	struct vimg_convert_opts co = {
 		.format = format,
-		.options = o->disk_options,
+		.options = options,
 		.progress = o->progress,
 		.progress_opaque = o->progress_opaque,
 	};
@@ -216,15 +229,21 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 			warnings_add(w, "nvram", "a BIOS VM's nvram (CMOS settings) is not carried");
 		return vm_set_str(&dst->nvram, NULL, err);
 	}
+	if (t->nvram == NVRAM_NONE) {
+		warnings_add(w, "nvram", "%s keeps UEFI variables where vimg cannot write them: "
+			     "the VM starts with its firmware's defaults (no boot entries, and "
+			     "the Secure Boot keys of its template)", t->name);
+		return vm_set_str(&dst->nvram, NULL, err);
+	}
 	if (!src->nvram || vimg_vm_nvram_open(src, &nv, NULL)) {
 		warnings_add(w, "nvram", "no readable nvram: the firmware starts with empty "
 			     "variables (no boot entries, no Secure Boot keys)");
 		return vm_set_str(&dst->nvram, NULL, err);
 	}
-	if (asprintf(&name, t->edk2_nvram ? "%s_VARS.fd" : "%s.nvram", n) < 0 ||
+	if (asprintf(&name, t->nvram == NVRAM_EDK2 ? "%s_VARS.fd" : "%s.nvram", n) < 0 ||
 	    asprintf(&to, "%s/%s", dst->dir, name) < 0) {
 		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	} else if (t->edk2_nvram) {
+	} else if (t->nvram == NVRAM_EDK2) {
 		rc = vimg_nvram_export_ovmf(nv, to, NULL, w, err);
 	} else if (strcmp(vimg_nvram_format(nv), "vmware")) {
 		/* The firmware makes a new one, without the VM's boot entries and keys. */
@@ -259,7 +278,7 @@ static void report_dropped(struct vimg_vm *src, const struct target *t,
 	if (src->suspend)
 		warnings_add(w, "checkpoint.vmState", "the saved state is not carried: the VM "
 			     "boots as after a power loss");
-	if (!t->edk2_nvram)
+	if (t->vmware)
 		return;
 	/* Keys of the .vmx format itself are no settings of the VM. */
 	size_t n = 0;
@@ -293,7 +312,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		    struct vimg_warnings **w, struct vimg_error *err)
 {
 	const struct target *t;
-	const char *format;
+	const char *format, *options;
 	struct vimg_vm *dst = NULL;
 	char real[PATH_MAX], *n = NULL;
 	unsigned k = 0;
@@ -303,10 +322,12 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		return vimg_error_set(err, VIMG_EINVAL, "vimg_vm_convert: invalid arguments");
 	if (!(t = target_by_name(o->to)))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "convert: the target \"%s\" is not supported (libvirt and "
-				      "vmware are)",
+				      "convert: the target \"%s\" is not supported (libvirt, "
+				      "vmware, hyperv and azure are)",
 				      o->to ? o->to : "");
 	format = o->disk_format ? o->disk_format : t->disk_format;
+	/* The target's options go with its own format only. */
+	options = o->disk_options ? o->disk_options : o->disk_format ? NULL : t->disk_options;
 	if (!vimg_format_description(format))
 		return vimg_error_set(err, VIMG_EINVAL, "convert: unknown disk format \"%s\"",
 				      format);
@@ -350,7 +371,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		if (!dst->disks[i].file)
 			continue;
 		to = vm_disk_name(n, k++, false, disk_ext(format));
-		rc = to ? convert_disk(src, dst, i, to, format, o, err)
+		rc = to ? convert_disk(src, dst, i, to, format, options, o, err)
 			: vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 		free(to);
 	}
