@@ -28,6 +28,7 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/libvirt.c \
 	formats/libvirt-read.c \
 	formats/hyperv.c \
+	formats/hyperv-xml.c \
 	formats/azure.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store

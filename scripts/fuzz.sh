@@ -75,6 +75,11 @@ for h in $harnesses; do
 				done
 		fi
 	fi
+	if [ "$h" = hyperv ]; then
+		for f in "${VIMG_CORPUS:-}"/hyperv/*/*.xml; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
 	vhdx) max_len=8388608 ;;
