@@ -63,24 +63,20 @@ static const char *disk_ext(const char *format)
 static const char *ensure_controller(struct vimg_vm *vm, enum vimg_controller_type type,
 				     const char *name, struct vimg_error *err)
 {
-	struct vimg_vm_controller *nc;
 	char id[16];
 
 	for (size_t i = 0; i < vm->n_ctrls; i++)
 		if (vm->ctrls[i].type == type && vm->ctrls[i].bus == 0)
 			return vm->ctrls[i].id;
 	snprintf(id, sizeof(id), "%s0", name);
-	nc = realloc(vm->ctrls, (vm->n_ctrls + 1) * sizeof(*nc));
-	if (!nc)
-		goto oom;
-	vm->ctrls = nc;
-	nc[vm->n_ctrls] = (struct vimg_vm_controller){ .type = type, .id = strdup(id) };
-	if (!nc[vm->n_ctrls].id)
-		goto oom;
-	return nc[vm->n_ctrls++].id;
-oom:
-	vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	return NULL;
+	if (vm_grow((void **)&vm->ctrls, vm->n_ctrls, sizeof(*vm->ctrls), "convert", err))
+		return NULL;
+	vm->ctrls[vm->n_ctrls] = (struct vimg_vm_controller){ .type = type, .id = strdup(id) };
+	if (!vm->ctrls[vm->n_ctrls].id) {
+		vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	return vm->ctrls[vm->n_ctrls++].id;
 }
 
 static const struct vimg_vm_controller *controller_of(const struct vimg_vm *vm,
