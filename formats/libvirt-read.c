@@ -200,16 +200,9 @@ static int read_devices(struct vimg_vm *vm, const xmlNode *devs, struct vimg_err
 		type = attr(c, "type");
 		if (type && !strcmp(type, "scsi") && !scsi_model) {
 			char *model = attr(c, "model");
-			const struct vmmap_controller *m = NULL;
+			const struct vmmap_controller *m = vmmap_controller_by_libvirt(model);
 
-			/* libvirt's SCSI model names map back through the table. */
-			for (const char *const *v = (const char *const[]){ "lsilogic", "lsisas1068",
-									 "pvscsi", "buslogic",
-									 NULL };
-			     *v && model; v++)
-				if (!strcmp(vmmap_controller(VIMG_CTRL_SCSI, *v)->libvirt_model, model))
-					m = vmmap_controller(VIMG_CTRL_SCSI, *v);
-			scsi_model = m ? strdup(m->model) : NULL;
+			scsi_model = m && m->model ? strdup(m->model) : NULL;
 			xmlFree(model);
 		}
 		xmlFree(type);

@@ -67,6 +67,14 @@ const struct vmmap_controller *vmmap_controller(int type, const char *model)
 	return first;
 }
 
+const struct vmmap_controller *vmmap_controller_by_libvirt(const char *model)
+{
+	for (size_t i = 0; model && i < sizeof(controllers) / sizeof(controllers[0]); i++)
+		if (controllers[i].libvirt_model && !strcmp(controllers[i].libvirt_model, model))
+			return &controllers[i];
+	return NULL;
+}
+
 static const struct vmmap_firmware firmware[] = {
     {false, false, NULL, NULL, "q35"},
     {true, false, "/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd", "q35"},

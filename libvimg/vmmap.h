@@ -60,6 +60,8 @@ struct vmmap_controller {
 };
 
 const struct vmmap_controller *vmmap_controller(int type, const char *model);
+/* The SCSI controller libvirt calls model (<controller type='scsi' model=...>). */
+const struct vmmap_controller *vmmap_controller_by_libvirt(const char *model);
 
 /* Firmware for libvirt and OVMF: the code that boots an EFI VM (with or
  * without Secure Boot) and the variable template Debian ships with it. */
