@@ -258,6 +258,17 @@ int file_seek_hole(struct vimg_file *f, uint64_t off, uint64_t *found, struct vi
 /* Bytes allocated on the host (st_blocks * 512). */
 int64_t file_allocated(struct vimg_file *f, struct vimg_error *err);
 
+/*
+ * Until file_window_end, this thread's file_open of exactly `path` opens
+ * the bytes of `host` from `base` on, `limit` long (read-only), or to its end
+ * (limit UINT64_MAX: writable, created by truncating host to base). Opening
+ * any other path meanwhile is refused: a disk inside an archive names no
+ * other file. How a disk is read in place inside an OVA, or written into one.
+ */
+int file_window_begin(const char *path, const char *host, uint64_t base, uint64_t limit,
+		      struct vimg_error *err);
+void file_window_end(void);
+
 /* A whole small file (configurations), at most max bytes, NUL-terminated;
  * larger is VIMG_ECORRUPT "<what>: <path> is larger than N bytes". */
 int file_read_all(const char *path, size_t max, const char *what, char **out, size_t *len,

@@ -24,23 +24,83 @@ struct vimg_file {
 	bool blockdev;
 	bool nosync;
 	char *path;
+	/* A window: the file's bytes start at base and end at base + limit
+	 * (UINT64_MAX: wherever the host file ends). */
+	uint64_t base, limit;
 };
+
+/*
+ * The window this thread asked for (file_window_begin). The drivers open
+ * files by path, deep inside create and open; a window named by path lets
+ * them work on a disk inside an archive without knowing it.
+ */
+static __thread struct window {
+	char *path, *host;
+	uint64_t base, limit;
+	bool active;
+} window;
+
+int file_window_begin(const char *path, const char *host, uint64_t base, uint64_t limit,
+		      struct vimg_error *err)
+{
+	file_window_end();
+	window.path = strdup(path);
+	window.host = strdup(host);
+	if (!window.path || !window.host) {
+		file_window_end();
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	window.base = base;
+	window.limit = limit;
+	window.active = true;
+	return 0;
+}
+
+void file_window_end(void)
+{
+	free(window.path);
+	free(window.host);
+	window = (struct window){ 0 };
+}
+
+/* The length of a read or write at off that stays inside the window. */
+static size_t window_clamp(const struct vimg_file *f, uint64_t off, size_t len)
+{
+	if (f->limit == UINT64_MAX)
+		return len;
+	if (off >= f->limit)
+		return 0;
+	return f->limit - off < len ? (size_t)(f->limit - off) : len;
+}
 
 int file_open(const char *path, unsigned flags, struct vimg_file **out, struct vimg_error *err)
 {
 	int oflags = O_CLOEXEC | ((flags & FILE_RDWR) ? O_RDWR : O_RDONLY);
+	bool windowed = window.active && !strcmp(path, window.path);
 	struct vimg_file *f;
 	struct stat st;
 
 	*out = NULL;
+	/* A disk inside an archive names no other file: its extents or
+	 * backing files would be read from outside the archive. */
+	if (window.active && !windowed)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "%s: a disk inside %s cannot name other files (\"%s\")",
+				      window.path, window.host, path);
 	if (flags & FILE_CREATE)
-		oflags |= O_RDWR | O_CREAT | O_TRUNC | ((flags & FILE_EXCL) ? O_EXCL : 0);
+		oflags |= O_RDWR | O_CREAT | (windowed ? 0 : O_TRUNC) |
+			  ((flags & FILE_EXCL) && !windowed ? O_EXCL : 0);
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path))) {
 		free(f);
 		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 	}
-	f->fd = open(path, oflags, 0644);
+	f->limit = UINT64_MAX;
+	if (windowed) {
+		f->base = window.base;
+		f->limit = window.limit;
+	}
+	f->fd = open(windowed ? window.host : path, oflags, 0644);
 	if (f->fd < 0) {
 		int e = errno;
 
@@ -56,6 +116,15 @@ int file_open(const char *path, unsigned flags, struct vimg_file **out, struct v
 	}
 	f->writable = (oflags & O_ACCMODE) == O_RDWR;
 	f->nosync = flags & FILE_NOSYNC;
+	if (windowed && (f->blockdev || (f->writable && f->limit != UINT64_MAX))) {
+		file_close(f);
+		return vimg_error_set(err, VIMG_EINVAL, "%s: a window is a read-only range or "
+				      "the open end of a regular file", path);
+	}
+	if (windowed && (flags & FILE_CREATE) && file_truncate(f, 0, err)) {
+		file_close(f);
+		return -1;
+	}
 	*out = f;
 	return 0;
 }
@@ -90,8 +159,9 @@ static int pread_loop(struct vimg_file *f, void *buf, size_t len, uint64_t off, 
 	uint8_t *p = buf;
 
 	*got = 0;
+	len = window_clamp(f, off, len);
 	while (*got < len) {
-		ssize_t n = pread(f->fd, p + *got, len - *got, (off_t)(off + *got));
+		ssize_t n = pread(f->fd, p + *got, len - *got, (off_t)(f->base + off + *got));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -139,8 +209,11 @@ int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t 
 	const uint8_t *p = buf;
 	size_t done = 0;
 
+	if (window_clamp(f, off, len) < len)
+		return vimg_error_set(err, VIMG_EINVAL, "%s: write at offset 0x%llx past the end "
+				      "of its window", f->path, (unsigned long long)off);
 	while (done < len) {
-		ssize_t n = pwrite(f->fd, p + done, len - done, (off_t)(off + done));
+		ssize_t n = pwrite(f->fd, p + done, len - done, (off_t)(f->base + off + done));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -173,7 +246,10 @@ int64_t file_size(struct vimg_file *f, struct vimg_error *err)
 	}
 	if (fstat(f->fd, &st) < 0)
 		return vimg_error_set_errno(err, errno, "%s: stat", f->path);
-	return st.st_size;
+	if ((uint64_t)st.st_size <= f->base)
+		return 0;
+	return f->limit < (uint64_t)st.st_size - f->base ? (int64_t)f->limit
+							  : st.st_size - (int64_t)f->base;
 }
 
 int64_t file_allocated(struct vimg_file *f, struct vimg_error *err)
@@ -182,6 +258,9 @@ int64_t file_allocated(struct vimg_file *f, struct vimg_error *err)
 
 	if (fstat(f->fd, &st) < 0)
 		return vimg_error_set_errno(err, errno, "%s: stat", f->path);
+	/* What a window holds of the host's blocks is not known: say its size. */
+	if (f->base || f->limit != UINT64_MAX)
+		return file_size(f, err);
 	return (int64_t)st.st_blocks * 512;
 }
 
@@ -189,7 +268,9 @@ int file_truncate(struct vimg_file *f, uint64_t size, struct vimg_error *err)
 {
 	if (f->blockdev)
 		return 0;
-	if (ftruncate(f->fd, (off_t)size) < 0)
+	if (f->limit != UINT64_MAX)
+		return vimg_error_set(err, VIMG_EINVAL, "%s: a window cannot change size", f->path);
+	if (ftruncate(f->fd, (off_t)(f->base + size)) < 0)
 		return vimg_error_set_errno(err, errno, "%s: truncate to %llu", f->path,
 					    (unsigned long long)size);
 	return 0;
@@ -201,7 +282,10 @@ int file_allocate(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_e
 
 	if (!len || f->blockdev)
 		return 0;
-	e = posix_fallocate(f->fd, (off_t)off, (off_t)len);
+	if (window_clamp(f, off, len) < len)
+		return vimg_error_set(err, VIMG_EINVAL, "%s: allocation past the end of its window",
+				      f->path);
+	e = posix_fallocate(f->fd, (off_t)(f->base + off), (off_t)len);
 	if (e)
 		return vimg_error_set_errno(err, e, "%s: allocate 0x%llx+0x%llx", f->path,
 					    (unsigned long long)off, (unsigned long long)len);
@@ -212,8 +296,9 @@ int file_punch_hole(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg
 {
 	if (!len)
 		return 0;
-	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-		      (off_t)len) < 0) {
+	len = window_clamp(f, off, len);
+	if (len && fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     (off_t)(f->base + off), (off_t)len) < 0) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS)
 			return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: cannot punch holes",
 					      f->path);
@@ -226,10 +311,17 @@ int file_punch_hole(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg
 static int seek_to(struct vimg_file *f, uint64_t off, int whence, uint64_t *found,
 		   struct vimg_error *err)
 {
-	off_t r = lseek(f->fd, (off_t)off, whence);
+	off_t r = lseek(f->fd, (off_t)(f->base + off), whence);
 
 	if (r >= 0) {
-		*found = (uint64_t)r;
+		int64_t sz = file_size(f, err);
+
+		if (sz < 0)
+			return (int)sz;
+		/* Past the window's end is end of file, whatever follows it. */
+		*found = (uint64_t)r - f->base;
+		if (*found > (uint64_t)sz)
+			*found = (uint64_t)sz > off ? (uint64_t)sz : off;
 		return 0;
 	}
 	if (errno == ENXIO) {

@@ -2,7 +2,8 @@
 /*
  * The core I/O path on raw images: bounds, read-only refusal, holes as ZERO
  * runs, zeroing, the probed-raw header guard, concurrent readers, and the
- * in-memory overlay as a top layer.
+ * in-memory overlay as a top layer, and file windows (a disk inside another
+ * file).
  */
 #include "config.h"
 
@@ -245,6 +246,54 @@ START_TEST(mem_overlay_layer)
 }
 END_TEST
 
+/* A qcow2 written into a window after 1 MiB of other bytes, read back in
+ * place: the bytes before the window are never touched, the image's size is
+ * the window's, and no other file may be opened while the window is set. */
+START_TEST(file_window_write_read)
+{
+	struct vimg_error err = VIMG_ERROR_INIT;
+	const char *src_path = make_sparse("window-src.raw");
+	const char *host = test_path("window-host.bin");
+	const char *inner = test_path("inner.qcow2");
+	struct vimg_convert_opts co = { .format = "qcow2" };
+	struct vimg_image *src, *img;
+	uint8_t *head = malloc(MiB), *back = malloc(MiB);
+	uint64_t diff, used;
+	FILE *f = fopen(host, "wb");
+
+	test_pattern(head, MiB, 0, 3);
+	ck_assert_uint_eq(fwrite(head, 1, MiB, f), MiB);
+	fclose(f);
+	ck_assert_int_eq(vimg_image_open(src_path, "raw", 0, &src, &err), 0);
+	ck_assert_int_eq(file_window_begin(inner, host, MiB, UINT64_MAX, &err), 0);
+	ck_assert_int_eq(vimg_convert(src, inner, &co, &err), 0);
+	file_window_end();
+
+	f = fopen(host, "rb");
+	ck_assert_uint_eq(fread(back, 1, MiB, f), MiB);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	used = (uint64_t)ftell(f) - MiB;
+	fclose(f);
+	ck_assert_mem_eq(back, head, MiB);
+	ck_assert_int_ne(access(inner, F_OK), 0);
+
+	ck_assert_int_eq(file_window_begin(inner, host, MiB, used, &err), 0);
+	ck_assert_int_eq(vimg_image_open(inner, NULL, 0, &img, &err), 0);
+	ck_assert_int_lt(vimg_image_open(src_path, NULL, 0, &src, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot name other files"));
+	ck_assert_int_lt(vimg_image_open(inner, NULL, VIMG_OPEN_RDWR, &src, &err), 0);
+	file_window_end();
+	ck_assert_str_eq(vimg_image_format(img), "qcow2");
+	ck_assert_int_eq(vimg_image_disk_size(img, &err), (int64_t)used);
+	ck_assert_int_eq(vimg_image_open(src_path, "raw", 0, &src, &err), 0);
+	ck_assert_int_eq(vimg_compare(src, img, true, &diff, NULL, NULL, &err), 0);
+	vimg_image_close(img, NULL);
+	vimg_image_close(src, NULL);
+	free(head);
+	free(back);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -257,6 +306,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, concurrent_reads);
 	tcase_add_test(tc, disk_size_and_files);
 	tcase_add_test(tc, mem_overlay_layer);
+	tcase_add_test(tc, file_window_write_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
