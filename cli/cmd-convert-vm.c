@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-enum { OPT_TO = 400, OPT_BUS, OPT_NIC_MODEL, OPT_NEW_IDENTITY };
+enum { OPT_TO = 400, OPT_BUS, OPT_NIC_MODEL, OPT_NEW_IDENTITY, OPT_MANIFEST, OPT_FROM };
 
 int cmd_convert_vm_run(int argc, char **argv)
 {
@@ -23,6 +23,8 @@ int cmd_convert_vm_run(int argc, char **argv)
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "nic-model", required_argument, NULL, OPT_NIC_MODEL },
 		{ "new-identity", no_argument, NULL, OPT_NEW_IDENTITY },
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ "from", required_argument, NULL, OPT_FROM },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "allow-escape", no_argument, NULL, OPT_ALLOW_ESCAPE },
@@ -35,6 +37,7 @@ int cmd_convert_vm_run(int argc, char **argv)
 	struct progress *prog;
 	struct vimg_vm *vm;
 	unsigned flags = 0;
+	const char *from = NULL;
 	bool progress = false;
 	int opt, rc;
 
@@ -64,6 +67,14 @@ int cmd_convert_vm_run(int argc, char **argv)
 		case OPT_NEW_IDENTITY:
 			o.new_identity = true;
 			break;
+		case OPT_MANIFEST:
+			if (strcmp(optarg, "sha1") && strcmp(optarg, "sha256") && strcmp(optarg, "sha512"))
+				return cli_usage(&cmd_convert, "--manifest: sha1, sha256 or sha512");
+			o.manifest = optarg;
+			break;
+		case OPT_FROM:
+			from = !strcmp(optarg, "vmware") ? "vmx" : !strcmp(optarg, "ova") ? "ovf" : optarg;
+			break;
 		case 'p':
 			progress = true;
 			break;
@@ -82,7 +93,7 @@ int cmd_convert_vm_run(int argc, char **argv)
 		return cli_usage(&cmd_convert, "--to expects SOURCE and OUTDIR");
 	if (o.disk_format && cli_check_format(&cmd_convert, o.disk_format))
 		return CLI_USAGE;
-	if (vimg_vm_open(argv[optind], NULL, flags, &vm, &err))
+	if (vimg_vm_open(argv[optind], from, flags, &vm, &err))
 		return cli_error(&cmd_convert, &err);
 	prog = progress_new(progress);
 	o.progress = progress_update;

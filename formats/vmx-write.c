@@ -182,5 +182,10 @@ int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings *
 		rc = put(kv, err, "TRUE", "usb.present");
 	if (!rc && vm->sound)
 		rc = put(kv, err, "TRUE", "sound.present");
+	/* .vmx keys another format carried (an OVF's vmw:ExtraConfig). */
+	for (size_t i = 0; !rc && i < vm->n_extra; i++)
+		if (!vm_extra_is_note(vm->extra[i].key) && vm->extra[i].key[0] != '.' &&
+		    !kv_get(kv, vm->extra[i].key))
+			rc = put(kv, err, vm->extra[i].value, "%s", vm->extra[i].key);
 	return rc;
 }

@@ -4,7 +4,8 @@ noinst_LTLIBRARIES = libvimg/libvimg-internal.la
 lib_LTLIBRARIES += libvimg/libvimg.la
 include_HEADERS += libvimg/vimg.h
 noinst_HEADERS += libvimg/driver.h libvimg/internal.h libvimg/checked.h libvimg/endian.h \
-	libvimg/crc32c.h libvimg/kvtext.h libvimg/vm.h libvimg/efivar.h libvimg/vmmap.h
+	libvimg/crc32c.h libvimg/kvtext.h libvimg/vm.h libvimg/efivar.h libvimg/vmmap.h \
+	libvimg/tar.h libvimg/ova.h
 
 libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/error.c \
@@ -30,6 +31,8 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/vm-clone.c \
 	libvimg/vm-inspect.c \
 	libvimg/vm-convert.c \
+	libvimg/tar.c \
+	libvimg/ova.c \
 	libvimg/vm-boot.c \
 	libvimg/map-guestos.c \
 	libvimg/map-devices.c \

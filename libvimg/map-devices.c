@@ -40,6 +40,14 @@ const struct vmmap_nic *vmmap_nic_by_libvirt(const char *model)
 	return NULL;
 }
 
+const struct vmmap_nic *vmmap_nic_by_ovf(const char *subtype)
+{
+	for (size_t i = 0; subtype && i < sizeof(nics) / sizeof(nics[0]); i++)
+		if (nics[i].ovf && !strcasecmp(nics[i].ovf, subtype))
+			return &nics[i];
+	return NULL;
+}
+
 static const struct vmmap_controller controllers[] = {
     /* type, SCSI model, libvirt bus, libvirt model, vbox, OVF type, subtype, inbox */
     {VIMG_CTRL_IDE, NULL, "ide", NULL, "PIIX4", 5, "PIIX4", true},
@@ -73,6 +81,30 @@ const struct vmmap_controller *vmmap_controller_by_libvirt(const char *model)
 		if (controllers[i].libvirt_model && !strcmp(controllers[i].libvirt_model, model))
 			return &controllers[i];
 	return NULL;
+}
+
+const struct vmmap_controller *vmmap_controller_by_ovf(unsigned type, const char *subtype)
+{
+	/* What other writers put in ResourceSubType for the same controllers. */
+	static const struct {
+		const char *alias, *subtype;
+	} aliases[] = { { "AHCI", "vmware.sata.ahci" }, { "vmware.nvme", "vmware.nvme.controller" },
+			{ "lsilogicsas", "lsilogicsas" }, { "pvscsi", "VirtualSCSI" } };
+	const struct vmmap_controller *first = NULL;
+
+	for (size_t i = 0; subtype && i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcasecmp(aliases[i].alias, subtype))
+			subtype = aliases[i].subtype;
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
+		if (controllers[i].ovf_type != type)
+			continue;
+		if (!first)
+			first = &controllers[i];
+		if (subtype && controllers[i].ovf_subtype &&
+		    !strcasecmp(controllers[i].ovf_subtype, subtype))
+			return &controllers[i];
+	}
+	return first;
 }
 
 static const struct vmmap_firmware firmware[] = {

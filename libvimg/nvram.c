@@ -75,9 +75,10 @@ int vimg_vm_nvram_open(const struct vimg_vm *vm, struct vimg_nvram **out,
 		return vimg_error_set(err, VIMG_EINVAL, "vimg_vm_nvram_open: invalid VM");
 	if (!vm->nvram || !*vm->nvram)
 		return vimg_error_set(err, VIMG_ENOENT, "%s names no nvram file", vm->path);
-	if (vm_resolve(vm, vm->nvram, &path, err))
+	if (vm_member(vm, vm->nvram, &path, err))
 		return -1;
 	rc = vimg_nvram_open(path, 0, out, err);
+	file_window_end();
 	free(path);
 	return rc;
 }

@@ -572,6 +572,10 @@ const char *vimg_vm_nvram(const struct vimg_vm *vm);
 int vimg_vm_resolve(const struct vimg_vm *vm, const char *name, char **out,
 		    struct vimg_error *err);
 const char *vimg_vm_suspend_state(const struct vimg_vm *vm);
+/* Open a disk the VM names (as vimg_vm_resolve finds it); a VM read from
+ * an OVA reads its disks in place inside the archive, read-only. */
+int vimg_vm_disk_open(const struct vimg_vm *vm, const char *name, unsigned flags,
+		      struct vimg_image **out, struct vimg_error *err);
 
 enum vimg_controller_type {
 	VIMG_CTRL_IDE = 1,
@@ -757,6 +761,7 @@ struct vimg_vm_convert_opts {
 	const char *nic_model;	/* NICs' model; NULL: kept if every guest has drivers
 				   for it, else e1000 */
 	bool new_identity;	/* new UUIDs and generated MACs, as vimg clone */
+	const char *manifest;	/* ovf, ova: "sha256" (default), "sha1" or "sha512" */
 	vimg_progress_fn *progress;	/* per converted disk */
 	void *progress_opaque;
 };

@@ -17,8 +17,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "efivar.h"
+#include "ova.h"
 #include "vm.h"
 #include "vmmap.h"
 
@@ -29,6 +31,9 @@ enum nvram_kind {
 	NVRAM_VMWARE,		/* VMware's .nvram */
 };
 
+/* How the files are handed over: as they are, with a manifest, in an OVA. */
+enum package_kind { PACKAGE_NONE, PACKAGE_MANIFEST, PACKAGE_OVA };
+
 /* What each target takes, beside its codec: the disk format it runs and
  * its create options, the extension of its configuration, how it keeps EFI
  * variables, whether it is VMware itself (which keeps VMware's own keys). */
@@ -37,13 +42,20 @@ static const struct target {
 	enum nvram_kind nvram;
 	bool vmware;
 	bool moves_devices;	/* to inbox buses and NIC models */
+	enum package_kind package;
 } targets[] = {
-	{ "libvirt", "libvirt", "qcow2", NULL, ".xml", NVRAM_EDK2, false, true },
-	{ "vmx", "vmx", "vmdk", NULL, ".vmx", NVRAM_VMWARE, true, false },
-	{ "hyperv", "hyperv", "vhdx", NULL, ".ps1", NVRAM_NONE, false, false },
+	{ "libvirt", "libvirt", "qcow2", NULL, ".xml", NVRAM_EDK2, false, true, PACKAGE_NONE },
+	{ "vmx", "vmx", "vmdk", NULL, ".vmx", NVRAM_VMWARE, true, false, PACKAGE_NONE },
+	{ "hyperv", "hyperv", "vhdx", NULL, ".ps1", NVRAM_NONE, false, false, PACKAGE_NONE },
 	/* Azure takes fixed VHDs whose size is a whole number of MiB. */
 	{ "azure", "azure", "vhd", "subformat=fixed,force_size=on", ".azure.sh", NVRAM_NONE, false,
-	  false },
+	  false, PACKAGE_NONE },
+	/* OVF packages carry streamOptimized VMDKs, the only disks every
+	 * importer takes, and VMware's .nvram. */
+	{ "ovf", "ovf", "vmdk", "subformat=streamOptimized", ".ovf", NVRAM_VMWARE, true, false,
+	  PACKAGE_MANIFEST },
+	{ "ova", "ovf", "vmdk", "subformat=streamOptimized", ".ova", NVRAM_VMWARE, true, false,
+	  PACKAGE_OVA },
 };
 
 static const struct target *target_by_name(const char *name)
@@ -151,9 +163,12 @@ static int move_nics(struct vimg_vm *vm, const char *model, struct vimg_warnings
 	return 0;
 }
 
+/* Disk i of src converted to dst->dir/to_name, or into the OVA being
+ * packed at its next member. */
 static int convert_disk(struct vimg_vm *src, struct vimg_vm *dst, size_t i, const char *to_name,
 			const char *format, const char *options,
-			const struct vimg_vm_convert_opts *o, struct vimg_error *err)
+			const struct vimg_vm_convert_opts *o, struct ova_pack *ova,
+			struct vimg_error *err)
 {
 	struct vimg_convert_opts co = {
 		.format = format,
@@ -162,24 +177,24 @@ static int convert_disk(struct vimg_vm *src, struct vimg_vm *dst, size_t i, cons
 		.progress_opaque = o->progress_opaque,
 	};
 	struct vimg_image *img = NULL;
-	char *from = NULL, *to = NULL;
-	int rc = vm_resolve(src, src->disks[i].file, &from, err);
+	char *to = NULL;
+	int rc = vimg_vm_disk_open(src, src->disks[i].file, 0, &img, err);
 
 	if (!rc && asprintf(&to, "%s/%s", dst->dir, to_name) < 0) {
 		to = NULL;
 		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 	}
-	if (!rc)
-		rc = vimg_image_open(from, NULL,
-				     src->flags & VIMG_VM_ALLOW_ESCAPE ? VIMG_OPEN_ALLOW_ESCAPE : 0,
-				     &img, err);
+	if (!rc && ova)
+		rc = file_window_begin(to, dst->path, ova_pack_data_offset(ova), UINT64_MAX, err);
 	if (!rc)
 		rc = vimg_convert(img, to, &co, err);
+	file_window_end();
 	vimg_image_close(img, NULL);
+	if (!rc && ova)
+		rc = ova_pack_member_done(ova, to_name, err);
 	if (!rc)
 		rc = vm_set_str((char **)&dst->disks[i].file, to_name, err);
 	dst->disk_dirty[i] = true;
-	free(from);
 	free(to);
 	return rc ? vimg_error_prefix(err, "disk %s (%s)", src->disks[i].node, src->disks[i].file)
 		  : 0;
@@ -249,9 +264,16 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 	} else {
 		char *from;
 
-		rc = vm_resolve(src, src->nvram, &from, err);
+		char *buf = NULL;
+		size_t len;
+
+		rc = vm_member(src, src->nvram, &from, err);
 		if (!rc)
-			rc = vm_copy_file(from, to, err);
+			rc = file_read_all(from, 64u << 20, "nvram", &buf, &len, err);
+		file_window_end();
+		if (!rc)
+			rc = file_replace(to, buf, len, err);
+		free(buf);
 		free(from);
 	}
 	if (rc == 1)
@@ -274,25 +296,27 @@ static void report_dropped(struct vimg_vm *src, const struct target *t,
 	if (src->suspend)
 		warnings_add(w, "checkpoint.vmState", "the saved state is not carried: the VM "
 			     "boots as after a power loss");
-	if (t->vmware)
-		return;
-	/* Keys of the .vmx format itself are no settings of the VM. */
+	/* Keys of the .vmx format itself are no settings of the VM; VMware
+	 * targets keep the other .vmx keys, not other readers' notes. */
 	size_t n = 0;
 	char list[256] = "";
 
 	for (size_t i = 0, o = 0; i < src->n_extra; i++) {
 		const char *k = src->extra[i].key;
 
-		if (k[0] == '.' || !strcasecmp(k, "config.version"))
+		if (k[0] == '.' || !strcasecmp(k, "config.version") ||
+		    (t->vmware && !vm_extra_is_note(k)))
 			continue;
 		if (n++ < 8)
 			o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0,
 					      "%s%s", n > 1 ? ", " : "", k);
 	}
 	if (n)
-		warnings_add(w, "extra keys", "%zu VMware setting%s with no %s equivalent %s not "
-			     "carried: %s%s", n, n == 1 ? "" : "s", t->name, n == 1 ? "is" : "are",
-			     list, n > 8 ? ", ..." : "");
+		warnings_add(w, "extra keys", "%zu %s setting%s with no %s equivalent %s not "
+			     "carried: %s%s", n, src->codec->name, n == 1 ? "" : "s", t->name,
+			     n == 1 ? "is" : "are", list, n > 8 ? ", ..." : "");
+	if (t->vmware)
+		return;
 	if (src->hw_version)
 		warnings_add(w, "virtualHW.version", "VMware's hardware version %u has no "
 			     "meaning for %s", src->hw_version, t->name);
@@ -302,6 +326,102 @@ static void report_dropped(struct vimg_vm *src, const struct target *t,
 		warnings_add(w, "svga.vramSize", "the video RAM size is not carried");
 	if (src->vmxf)
 		warnings_add(w, "extendedConfigFile", "the .vmxf is not carried");
+}
+
+/*
+ * The OVA: room for the descriptor (as long as it can be once the disks'
+ * sizes are known: it is rendered first with the largest sizes) and the
+ * manifest, then each disk converted into the archive, the nvram, and the
+ * descriptor and manifest written last into their room.
+ */
+static int convert_to_ova(struct vimg_vm *src, struct vimg_vm *dst, const char *n,
+			  const char *format, const char *options,
+			  const struct vimg_vm_convert_opts *o, struct vimg_warnings **w,
+			  struct vimg_error *err)
+{
+	const char *algo = o->manifest ? o->manifest : "sha256";
+	struct ova_pack ova = { 0 };
+	struct ovf_file *files = calloc(dst->n_disks + 1, sizeof(*files));
+	char **names = calloc(dst->n_disks + 1, sizeof(*names));
+	char *ovf_name = NULL, *text = NULL, *nvram_path = NULL;
+	size_t nf = 0, room = 0, len, mf;
+	unsigned k = 0;
+	int rc = 0;
+
+	if (!files || !names || asprintf(&ovf_name, "%s.ovf", n) < 0) {
+		ovf_name = NULL;
+		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!ova_algo_valid(algo)) {
+		rc = vimg_error_set(err, VIMG_EINVAL, "ova: unknown manifest digest \"%s\"", algo);
+		goto out;
+	}
+	mf = ova_manifest_line_len(algo, ovf_name);
+	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
+		struct vimg_image *img;
+
+		if (dst->disks[i].kind != VIMG_DEV_DISK || !dst->disks[i].file)
+			continue;
+		if (!(names[i] = vm_disk_name(n, k++, false, disk_ext(format)))) {
+			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = vimg_vm_disk_open(src, src->disks[i].file, 0, &img, err)))
+			break;
+		files[nf++] = (struct ovf_file){ .href = names[i], .size = UINT64_MAX, .disk = i,
+						 .capacity = vimg_image_virtual_size(img) };
+		vimg_image_close(img, NULL);
+		mf += ova_manifest_line_len(algo, names[i]);
+		rc = vm_set_str((char **)&dst->disks[i].file, names[i], err);
+	}
+	if (!rc && dst->nvram) {
+		struct stat st;
+
+		rc = vm_resolve(dst, dst->nvram, &nvram_path, err);
+		if (!rc && stat(nvram_path, &st) < 0)
+			rc = vimg_error_set_errno(err, errno, "%s", nvram_path);
+		if (!rc) {
+			files[nf++] = (struct ovf_file){ .href = dst->nvram, .size = (uint64_t)st.st_size,
+							 .disk = OVF_NOT_A_DISK };
+			mf += ova_manifest_line_len(algo, dst->nvram);
+		}
+	}
+	if (!rc)
+		rc = ovf_render(dst, files, nf, &text, &room, NULL, err);
+	free(text);
+	text = NULL;
+	if (!rc)
+		rc = ova_pack_begin(&ova, dst->path,
+				    TAR_BLOCK + tar_round(room) + TAR_BLOCK + tar_round(mf), algo,
+				    false, err);
+	for (size_t i = 0, f = 0; !rc && i < dst->n_disks; i++) {
+		if (!names[i])
+			continue;
+		rc = convert_disk(src, dst, i, names[i], format, options, o, &ova, err);
+		if (!rc)
+			files[f++].size = ova_pack_size(&ova, names[i]);
+	}
+	if (!rc && nvram_path) {
+		rc = ova_pack_add_file(&ova, dst->nvram, nvram_path, err);
+		/* It is in the archive now; the folder keeps only the OVA. */
+		if (!rc)
+			unlink(nvram_path);
+	}
+	if (!rc)
+		rc = ovf_render(dst, files, nf, &text, &len, w, err);
+	if (!rc)
+		rc = ova_pack_finish(&ova, ovf_name, text, len, room, err);
+out:
+	ova_pack_end(&ova);
+	for (size_t i = 0; names && i < dst->n_disks; i++)
+		free(names[i]);
+	free(names);
+	free(files);
+	free(text);
+	free(ovf_name);
+	free(nvram_path);
+	return rc;
 }
 
 int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_vm_convert_opts *o,
@@ -319,7 +439,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	if (!(t = target_by_name(o->to)))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
 				      "convert: the target \"%s\" is not supported (libvirt, "
-				      "vmware, hyperv and azure are)",
+				      "vmware, ovf, ova, hyperv and azure are)",
 				      o->to ? o->to : "");
 	format = o->disk_format ? o->disk_format : t->disk_format;
 	/* The target's options go with its own format only. */
@@ -356,21 +476,20 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* The copy is written elsewhere: nothing of it lies in an archive. */
+	free(dst->archive);
+	dst->archive = NULL;
+	tar_list_free(dst->members, dst->n_members);
+	dst->members = NULL;
+	dst->n_members = 0;
 	report_dropped(src, t, w);
-	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
-		char *to;
-
-		if (dst->disks[i].kind != VIMG_DEV_DISK) {
+	if (src->codec == &vimg_codec_ovf)
+		rc = ova_verify(src, src->path, err);
+	/* The model first, then the disks: an OVA's descriptor must be sized
+	 * before its disks are written behind it. */
+	for (size_t i = 0; !rc && i < dst->n_disks; i++)
+		if (dst->disks[i].kind != VIMG_DEV_DISK)
 			rc = keep_media(src, dst, i, w, err);
-			continue;
-		}
-		if (!dst->disks[i].file)
-			continue;
-		to = vm_disk_name(n, k++, false, disk_ext(format));
-		rc = to ? convert_disk(src, dst, i, to, format, options, o, err)
-			: vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-		free(to);
-	}
 	if (!rc)
 		rc = carry_nvram(src, dst, t, n, w, err);
 	if (!rc && t->moves_devices)
@@ -384,10 +503,26 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		rc = vm_set_str(&dst->suspend, NULL, err);
 		dst->dirty |= VM_DIRTY_SUSPEND;
 	}
+	if (!rc && t->package == PACKAGE_OVA) {
+		rc = convert_to_ova(src, dst, n, format, options, o, w, err);
+		goto out;
+	}
+	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
+		char *to;
+
+		if (dst->disks[i].kind != VIMG_DEV_DISK || !dst->disks[i].file)
+			continue;
+		to = vm_disk_name(n, k++, false, disk_ext(format));
+		rc = to ? convert_disk(src, dst, i, to, format, options, o, NULL, err)
+			: vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		free(to);
+	}
 	if (!rc) {
 		dst->codec = registry_codec_by_name(t->codec);
 		rc = dst->codec->save(dst, dst->path, w, err);
 	}
+	if (!rc && t->package == PACKAGE_MANIFEST)
+		rc = ova_write_manifest(dst, dst->path, o->manifest, err);
 out:
 	vimg_vm_close(dst);
 	free(n);

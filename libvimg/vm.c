@@ -94,6 +94,61 @@ int vimg_vm_resolve(const struct vimg_vm *vm, const char *name, char **out,
 	return vm_resolve(vm, name, out, err);
 }
 
+bool vm_extra_is_note(const char *key)
+{
+	static const char *const prefixes[] = { "libvirt.", "ovf.", "hyperv.", "vbox." };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(key, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+int vm_member(const struct vimg_vm *vm, const char *name, char **path, struct vimg_error *err)
+{
+	const struct tar_member *m;
+	int rc;
+
+	*path = NULL;
+	if (!vm->archive)
+		return vm_resolve(vm, name, path, err);
+	if (!(m = tar_find(vm->members, vm->n_members, name)))
+		return vimg_error_set(err, VIMG_ENOENT, "%s: no member \"%s\"", vm->archive, name);
+	/* Named ARCHIVE/MEMBER in errors; no file has that name. */
+	if (asprintf(path, "%s/%s", vm->archive, name) < 0) {
+		*path = NULL;
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	rc = file_window_begin(*path, vm->archive, m->offset, m->size, err);
+	if (rc) {
+		free(*path);
+		*path = NULL;
+	}
+	return rc;
+}
+
+int vimg_vm_disk_open(const struct vimg_vm *vm, const char *name, unsigned flags,
+		      struct vimg_image **out, struct vimg_error *err)
+{
+	char *path;
+	int rc;
+
+	if (!vm_valid(vm) || !name || !out)
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_vm_disk_open: invalid arguments");
+	*out = NULL;
+	if (vm->flags & VIMG_VM_ALLOW_ESCAPE)
+		flags |= VIMG_OPEN_ALLOW_ESCAPE;
+	if (vm->archive && (flags & VIMG_OPEN_RDWR))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: a disk inside an archive is "
+				      "read-only", vm->archive);
+	rc = vm_member(vm, name, &path, err);
+	if (!rc)
+		rc = vimg_image_open(path, NULL, flags, out, err);
+	file_window_end();
+	free(path);
+	return rc;
+}
+
 int vm_read_dictionary(const char *path, const char *what, struct kvtext **kv,
 		       struct vimg_error *err)
 {
@@ -345,6 +400,8 @@ void vimg_vm_close(struct vimg_vm *vm)
 	free(vm->vmsd_doc);
 	free(vm->vmxf_text);
 	free(vm->vmxf_id);
+	free(vm->archive);
+	tar_list_free(vm->members, vm->n_members);
 	vm->magic = 0;
 	free(vm);
 }

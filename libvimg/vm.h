@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "kvtext.h"
+#include "tar.h"
 
 /* Scalar fields changed since load. */
 #define VM_DIRTY_NAME		(1u << 0)
@@ -74,6 +75,12 @@ struct vimg_vm {
 	char *vmxf_text;
 	size_t vmxf_len;
 	char *vmxf_id;			/* VMId in the .vmxf */
+
+	/* A VM read from an archive (an OVA): its disks are members of it, read
+	 * in place (vimg_vm_disk_open). */
+	char *archive;
+	struct tar_member *members;
+	size_t n_members;
 };
 
 /* ---- the codec contract (one table, registry.c) -------------------------- */
@@ -103,6 +110,34 @@ extern const struct vimg_codec vimg_codec_libvirt;
 extern const struct vimg_codec vimg_codec_hyperv;
 extern const struct vimg_codec vimg_codec_azure;
 extern const struct vimg_codec vimg_codec_hyperv_xml;
+extern const struct vimg_codec vimg_codec_ovf;
+
+/* ---- OVF packages (formats/ovf.c, ovf-read.c, libvimg/ova.c) -------------- */
+
+#define OVF_NOT_A_DISK SIZE_MAX
+#define OVF_VMDK_STREAM "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"
+
+/* A file of the package, as References and the DiskSection name it. */
+struct ovf_file {
+	const char *href;
+	uint64_t size;		/* bytes of the file */
+	size_t disk;		/* index in vm->disks, or OVF_NOT_A_DISK (the nvram) */
+	uint64_t capacity;	/* a disk's virtual size */
+};
+
+/* The descriptor for vm and its files, malloc'd and NUL-terminated. */
+int ovf_render(struct vimg_vm *vm, const struct ovf_file *files, size_t n_files, char **out,
+	       size_t *len, struct vimg_warnings **w, struct vimg_error *err);
+/* The files of vm's disks and nvram as they lie in its folder. */
+int ovf_files_of(struct vimg_vm *vm, struct ovf_file **out, size_t *n, struct vimg_error *err);
+int ovf_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);
+/* libvimg/ova.c: a manifest beside an OVF (NAME.mf), and whole OVAs. */
+int ova_write_manifest(struct vimg_vm *vm, const char *ovf_path, const char *algo,
+		       struct vimg_error *err);
+/* Check a package's manifest (NAME.mf beside the .ovf, or the .mf member of
+ * the OVA): every file listed, every hash right; VIMG_ECORRUPT otherwise. A
+ * package without manifest passes. */
+int ova_verify(struct vimg_vm *vm, const char *ovf_path, struct vimg_error *err);
 /* formats/vmx-write.c: a .vmx's keys for a VM read from elsewhere, into an
  * empty kv (parsed here). */
 int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings **w,
@@ -121,6 +156,9 @@ int registry_codec_probe(const char *path, const struct vimg_codec **out,
 bool vm_valid(const struct vimg_vm *vm);
 /* Replace *field with a copy of value (NULL clears); ENOMEM only. */
 int vm_set_str(char **field, const char *value, struct vimg_error *err);
+/* Whether an extra key is a reader's note on a setting it could not map
+ * ("libvirt.disk", "ovf.item", ...) rather than a .vmx key. */
+bool vm_extra_is_note(const char *key);
 int vm_add_extra(struct vm_kv **v, size_t *n, const char *key, const char *value,
 		 struct vimg_error *err);
 /* Room for element n of *arr (grown 8 at a time, zeroed), at most
@@ -129,6 +167,10 @@ int vm_grow(void **arr, size_t n, size_t elem, const char *fmt, struct vimg_erro
 /* Path of a file the VM names (relative to its folder), under its path
  * policy; malloc'd. */
 int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vimg_error *err);
+/* The path to open a file the VM names with: vm_resolve's, or for a VM
+ * read from an archive ARCHIVE/NAME with a file window on the member begun
+ * (the caller ends it with file_window_end once the file is open). */
+int vm_member(const struct vimg_vm *vm, const char *name, char **path, struct vimg_error *err);
 void vm_snapshots_clear(struct vimg_vm *vm);
 void vm_snapshot_free(struct vm_snapshot *s);
 /* VIMG_EBUSY naming why, when the VM looks running or suspended (a .lck, a
