@@ -200,9 +200,11 @@ static int read_disk_section(struct ovf_ctx *c, const xmlNode *sec)
 	return 0;
 }
 
-/* The file a disk Item's HostResource names: "ovf:/disk/ID" or "ovf:/file/ID". */
-static const struct ovf_ref *host_resource(struct ovf_ctx *c, const char *hr)
+/* The file a disk Item's HostResource names: "ovf:/disk/ID" or "ovf:/file/ID";
+ * *blank when it names a Disk without a file (one the importer creates). */
+static const struct ovf_ref *host_resource(struct ovf_ctx *c, const char *hr, bool *blank)
 {
+	*blank = false;
 	if (!hr)
 		return NULL;
 	if (!strncmp(hr, "ovf:/file/", 10))
@@ -211,8 +213,10 @@ static const struct ovf_ref *host_resource(struct ovf_ctx *c, const char *hr)
 		const char *id = strrchr(hr, '/') + 1;
 
 		for (size_t i = 0; i < c->n_disks; i++)
-			if (!strcmp(c->disks[i].id, id))
+			if (!strcmp(c->disks[i].id, id)) {
+				*blank = !c->disks[i].file_ref || !*c->disks[i].file_ref;
 				return ref_by_id(c, c->disks[i].file_ref);
+			}
 	}
 	return NULL;
 }
@@ -268,7 +272,8 @@ static int add_drive(struct ovf_ctx *c, const xmlNode *item, enum vimg_device_ki
 	struct vimg_vm *vm = c->vm;
 	char *parent = field(item, "Parent"), *addr = field(item, "AddressOnParent");
 	char *hr = field(item, "HostResource"), node[48];
-	const struct ovf_ref *ref = kind == VIMG_DEV_DISK ? host_resource(c, hr) : NULL;
+	bool blank = false;
+	const struct ovf_ref *ref = kind == VIMG_DEV_DISK ? host_resource(c, hr, &blank) : NULL;
 	const struct vimg_vm_controller *ctl = NULL;
 	uint64_t unit = 0;
 	int rc = 0;
@@ -276,11 +281,15 @@ static int add_drive(struct ovf_ctx *c, const xmlNode *item, enum vimg_device_ki
 	for (size_t i = 0; parent && i < c->n_ids; i++)
 		if (!strcmp(c->ids[i].instance, parent))
 			ctl = &vm->ctrls[c->ids[i].ctrl];
+	/* A disk the importer creates empty has no place in the model. */
+	if (kind == VIMG_DEV_DISK && (blank || !hr)) {
+		rc = note(c, "ovf.disk.blank", hr ? hr : "a disk without HostResource");
+		goto out;
+	}
 	if (addr && (!parse_u64(addr, &unit) || unit > 255))
 		rc = bad(c, item, "AddressOnParent is not a unit number");
 	else if (kind == VIMG_DEV_DISK && !ref)
-		rc = bad(c, item, hr ? "a disk whose HostResource names no file"
-				     : "a disk without HostResource");
+		rc = bad(c, item, "a disk whose HostResource names no file");
 	else if (kind != VIMG_DEV_FLOPPY && !ctl)
 		rc = bad(c, item, "a drive whose Parent is no controller");
 	if (!rc && ref && ref->compression && strcasecmp(ref->compression, "identity"))

@@ -140,6 +140,47 @@ make_bundles() {
 	sh "$VIMG_SRCDIR/fixtures/make-bundles.sh" "$1" || fail "make-bundles.sh"
 }
 
+# same_model A.json C.json WARN.json...: the VM of inspect output C is the
+# VM of A (name, UUID, guest OS, firmware, Secure Boot, CPUs, cores, memory,
+# disk count, MACs) except where a conversion's JSON WARN.json named the
+# change (a key's own warning, a disk's "moves to", a NIC's "NIC model"),
+# and C has no problem. Prints the disk pairs "A-file C-file", for
+# qemu-img compare, relative to A's and C's folders.
+same_model() {
+	python3 - "$@" <<'EOF2'
+import json, sys
+a, c = (json.load(open(p))["vm"] for p in sys.argv[1:3])
+back = json.load(open(sys.argv[2]))
+ws = [w for p in sys.argv[3:] for w in json.load(open(p))["warnings"]]
+warn = [w["key"] + ": " + w["reason"] for w in ws]
+def check(cond, what):
+    if not cond:
+        sys.exit("%s\nwarnings:\n%s" % (what, "\n".join(warn)))
+alias = {"guest-os": "guestOS", "memory-mb": "memsize", "cpus": "numvcpus"}
+for k in ("name", "uuid.bios", "guest-os", "firmware", "secure-boot", "cpus",
+          "cores-per-socket", "memory-mb"):
+    check(a.get(k) == c.get(k) or any(w["key"] in (k, alias.get(k)) for w in ws),
+          "%s: %r != %r" % (k, a.get(k), c.get(k)))
+check(not back["problems"], "problems: %s" % back["problems"])
+da = [d for d in a["devices"] if d["kind"] == "disk" and d.get("file")]
+dc = [d for d in c["devices"] if d["kind"] == "disk" and d.get("file")]
+check(len(da) == len(dc), "disk count")
+for x, y in zip(da, dc):
+    if x["node"].split(":")[0] != y["node"].split(":")[0]:
+        check(any(w.startswith(x["node"] + ": moves to") for w in warn), "unreported move " + x["node"])
+na, nc = a["nics"], c["nics"]
+check([(n.get("mac"), n["mac-type"]) for n in na] == [(n.get("mac"), n["mac-type"]) for n in nc],
+      "MACs: %s != %s" % ([(n.get("mac"), n["mac-type"]) for n in na],
+                          [(n.get("mac"), n["mac-type"]) for n in nc]))
+for x, y in zip(na, nc):
+    if x.get("model") != y.get("model"):
+        check(any(w.startswith("ethernet%d: NIC model" % x["index"]) for w in warn),
+              "unreported NIC model change")
+for x, y in zip(da, dc):
+    print(x["file"], y["file"])
+EOF2
+}
+
 # vm_views VM: one line "LABEL NODE SHA256" for each disk of each snapshot
 # (LABEL its name) and of the current state (LABEL "@current"), sorted: what
 # each view reads, as `vimg convert -O raw` gives it.

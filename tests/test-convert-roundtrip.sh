@@ -19,46 +19,15 @@ for vm in ws-bios esx-efi chain branch; do
 		fail "$vm back to VMware"
 	"$VIMG" inspect --output=json b/$vm >a.json
 	"$VIMG" inspect --output=json back-$vm >c.json || fail "$vm: inspect the result"
-	python3 - a.json c.json w1.json w2.json <<'EOF' || fail "$vm: the model changed"
-import json, sys
-a, c = (json.load(open(p))["vm"] for p in sys.argv[1:3])
-back = json.load(open(sys.argv[2]))
-warn = [w["key"] + ": " + w["reason"] for p in sys.argv[3:5] for w in json.load(open(p))["warnings"]]
-def check(cond, what):
-    if not cond:
-        sys.exit("%s\nwarnings:\n%s" % (what, "\n".join(warn)))
-for k in ("name", "uuid.bios", "guest-os", "firmware", "secure-boot", "cpus",
-          "cores-per-socket", "memory-mb"):
-    check(a.get(k) == c.get(k), "%s: %r != %r" % (k, a.get(k), c.get(k)))
-check(not back["problems"], "problems: %s" % back["problems"])
-da = [d for d in a["devices"] if d["kind"] == "disk" and d.get("file")]
-dc = [d for d in c["devices"] if d["kind"] == "disk" and d.get("file")]
-check(len(da) == len(dc), "disk count")
-for x, y in zip(da, dc):
-    if x["node"].split(":")[0] != y["node"].split(":")[0]:
-        check(any(w.startswith(x["node"] + ": moves to") for w in warn), "unreported move " + x["node"])
-na, nc = a["nics"], c["nics"]
-check([(n.get("mac"), n["mac-type"]) for n in na] == [(n.get("mac"), n["mac-type"]) for n in nc],
-      "MACs: %s != %s" % ([n.get("mac") for n in na], [n.get("mac") for n in nc]))
-for x, y in zip(na, nc):
-    if x.get("model") != y.get("model"):
-        check(any(w.startswith("ethernet%d: NIC model" % x["index"]) for w in warn),
-              "unreported NIC model change")
-if a["firmware"] == "efi":
-    check(any(w.startswith("nvram: ") for w in warn), "the lost EFI variables are not reported")
-EOF
-	python3 - a.json c.json b/$vm back-$vm <<'EOF' >pairs
-import json, os, sys
-a, c = (json.load(open(p))["vm"] for p in sys.argv[1:3])
-da = [d for d in a["devices"] if d["kind"] == "disk" and d.get("file")]
-dc = [d for d in c["devices"] if d["kind"] == "disk" and d.get("file")]
-for x, y in zip(da, dc):
-    print(os.path.join(sys.argv[3], x["file"]), os.path.join(sys.argv[4], y["file"]))
-EOF
-	[ -s pairs ] || fail "$vm: no disks"
+	same_model a.json c.json w1.json w2.json >pairs || fail "$vm: the model changed"
+	if [ "$(json_get a.json "d['vm']['firmware']")" = efi ]; then
+		grep -q '"key": *"nvram"' w1.json w2.json ||
+			fail "$vm: the lost EFI variables are not reported"
+	fi
 	while read -r from to; do
-		qemu-img compare -q "$from" "$to" || fail "$vm: $to differs from $from"
+		qemu-img compare -q "b/$vm/$from" "back-$vm/$to" || fail "$vm: $to differs from $from"
 	done <pairs
+	[ -s pairs ] || fail "$vm: no disks"
 done
 
 # Domains as libvirt writes them read into the model.
