@@ -57,6 +57,9 @@ struct ovf_out {
 
 /* <name>printf(fmt)</name> */
 static void el(struct ovf_out *o, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void el(struct ovf_out *o, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 

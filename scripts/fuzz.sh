@@ -80,10 +80,29 @@ for h in $harnesses; do
 			[ -f "$f" ] && cp "$f" "corpus-$h/"
 		done
 	fi
+	# OVF descriptors: the corpus's real ones; OVAs: what vimg writes.
+	if [ "$h" = ovf ]; then
+		for f in "${VIMG_CORPUS:-}"/ovf/*/*.ovf; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+	fi
+	if [ "$h" = ovf ] || [ "$h" = tar ]; then
+		if [ -x cli/vimg ] || make -j2 cli/vimg >/dev/null 2>&1; then
+			rm -rf "gen-$h" && sh "$top/fixtures/make-bundles.sh" "gen-$h/b" >/dev/null 2>&1 &&
+				for vm in ws-bios esx-efi; do
+					cli/vimg convert --to ova "gen-$h/b/$vm" "gen-$h/$vm" >/dev/null 2>&1 &&
+						if [ "$h" = tar ]; then
+							cp "gen-$h/$vm/$vm.ova" "corpus-$h/"
+						else
+							tar xf "gen-$h/$vm/$vm.ova" -C "corpus-$h" "$vm.ovf"
+						fi
+				done
+		fi
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
 	vhdx) max_len=8388608 ;;
-	nvram) max_len=1048576 ;;
+	nvram | tar) max_len=1048576 ;;
 	*) max_len=262144 ;;
 	esac
 	echo "fuzz: $h for $secs s"

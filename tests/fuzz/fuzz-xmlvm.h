@@ -2,8 +2,8 @@
 /*
  * What the harnesses of the XML VM readers (libvirt, Hyper-V) do with an
  * input: it becomes the configuration, which is read into the model,
- * inspected, and written back both as a libvirt domain and as a fresh .vmx
- * (the writers meet whatever the readers let through). Build and run with
+ * inspected, and written back as a libvirt domain, as a fresh .vmx and as
+ * an OVF descriptor (the writers meet whatever the readers let through). Build and run with
  * scripts/fuzz.sh.
  */
 #ifndef VIMG_FUZZ_XMLVM_H
@@ -42,6 +42,9 @@ static inline int fuzz_xml_vm(const uint8_t *data, size_t size, const char *code
 	if (vmx_render_new(vm, &kv, NULL, &err) == 0 && kv_render(&kv, &text, &len, &err) == 0)
 		free(text);
 	kv_free(&kv);
+	if (ovf_render(vm, NULL, 0, &text, &len, NULL, &err) == 0)
+		free(text);
+	vimg_error_clear(&err);
 	vimg_vm_close(vm);
 	return 0;
 }
