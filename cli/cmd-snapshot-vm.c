@@ -25,7 +25,8 @@ bool cli_is_bundle(const char *path)
 
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return true;
-	return (l > 4 && (!strcasecmp(path + l - 4, ".vmx") || !strcasecmp(path + l - 4, ".xml"))) ||
+	return (l > 4 && (!strcasecmp(path + l - 4, ".vmx") || !strcasecmp(path + l - 4, ".xml") ||
+			  !strcasecmp(path + l - 4, ".ovf") || !strcasecmp(path + l - 4, ".ova"))) ||
 	       (l > 5 && !strcasecmp(path + l - 5, ".vmtx"));
 }
 

@@ -358,7 +358,8 @@ static bool is_bundle(const char *path)
 	size_t l = strlen(path);
 
 	return (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) ||
-	       (l > 4 && !strcasecmp(path + l - 4, ".vmx")) ||
+	       (l > 4 && (!strcasecmp(path + l - 4, ".vmx") || !strcasecmp(path + l - 4, ".ova") ||
+			  !strcasecmp(path + l - 4, ".ovf"))) ||
 	       (l > 5 && !strcasecmp(path + l - 5, ".vmtx"));
 }
 
@@ -382,13 +383,10 @@ static int bundle_disk(struct opened *op, const struct mount_opts *o, const char
 {
 	struct vimg_image *img;
 	struct tree_disk *nd;
-	char *path, *comp, *name = NULL, **nn;
+	char *comp, *name = NULL, **nn;
 	int rc;
 
-	if (vimg_vm_resolve(op->vm, file, &path, err))
-		return vimg_error_prefix(err, "%s", node);
-	rc = vimg_image_open(path, NULL, o->allow_escape ? VIMG_OPEN_ALLOW_ESCAPE : 0, &img, err);
-	free(path);
+	rc = vimg_vm_disk_open(op->vm, file, o->allow_escape ? VIMG_OPEN_ALLOW_ESCAPE : 0, &img, err);
 	if (rc < 0)
 		return vimg_error_prefix(err, "%s", node);
 	if (keep(op, img, err))

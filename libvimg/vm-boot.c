@@ -24,7 +24,7 @@ int vimg_vm_boot(struct vimg_vm *vm, const struct vimg_boot_opts *o,
 	struct vimg_image *img = NULL;
 	struct vimg_nvram *nv = NULL;
 	const struct vimg_vm_disk *boot = NULL;
-	char *path = NULL, vars[64] = "";
+	char vars[64] = "";
 	int rc;
 
 	if (!vm_valid(vm) || !o || !r)
@@ -62,15 +62,10 @@ int vimg_vm_boot(struct vimg_vm *vm, const struct vimg_boot_opts *o,
 			bo.uefi_vars = vars;
 		}
 	}
-	rc = vm_resolve(vm, boot->file, &path, err);
-	if (!rc)
-		rc = vimg_image_open(path, NULL,
-				     vm->flags & VIMG_VM_ALLOW_ESCAPE ? VIMG_OPEN_ALLOW_ESCAPE : 0, &img,
-				     err);
+	rc = vimg_vm_disk_open(vm, boot->file, 0, &img, err);
 	if (!rc)
 		rc = vimg_boot_run(img, &bo, r, err);
 	vimg_image_close(img, NULL);
-	free(path);
 	if (vars[0])
 		unlink(vars);
 	return rc;

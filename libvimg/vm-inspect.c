@@ -146,8 +146,9 @@ static void emit_chain(struct inspect *in, const char *where, const char *name)
 
 	em->begin(em->opaque, "chain", true);
 	/* Parents may lie elsewhere (linked clones): read them, say so. */
-	if (path_resolve(in->vm->dir, name, true, &path, &err) == 0 &&
-	    vimg_image_open(path, NULL, VIMG_OPEN_ALLOW_ESCAPE, &img, &err) == 0) {
+	if (in->vm->archive ? vimg_vm_disk_open(in->vm, name, VIMG_OPEN_ALLOW_ESCAPE, &img, &err) == 0
+			    : path_resolve(in->vm->dir, name, true, &path, &err) == 0 &&
+				      vimg_image_open(path, NULL, VIMG_OPEN_ALLOW_ESCAPE, &img, &err) == 0) {
 		for (struct vimg_image *l = img; l; l = vimg_image_backing(l)) {
 			int64_t alloc = vimg_image_disk_size(l, NULL);
 
@@ -203,7 +204,15 @@ static void named_file(struct inspect *in, const char *where, const char *name,
 	char *p;
 	struct stat st;
 
-	if (!name || !*name || vm_resolve(in->vm, name, &p, NULL))
+	if (!name || !*name)
+		return;
+	/* In an archive, a member (the loader made sure it is one). */
+	if (in->vm->archive) {
+		if (!tar_find(in->vm->members, in->vm->n_members, name))
+			add_finding(in, true, where, "member \"%s\" is missing", name);
+		return;
+	}
+	if (vm_resolve(in->vm, name, &p, NULL))
 		return;
 	if (stat(p, &st) != 0)
 		add_finding(in, true, where, "file \"%s\" is missing", name);

@@ -115,6 +115,16 @@ PY
 fuse_umount mnt
 [ "$(sums s)" = "$before" ] || fail "the suspended VM's files changed"
 
+# An OVA is mounted in place: its disks and nvram read inside the archive.
+"$VIMG" convert --to ova b/esx-efi ova >/dev/null 2>&1 || fail "convert esx-efi to ova"
+before=$(sha256sum ova/esx-efi.ova)
+fuse_mount mnt ova/esx-efi.ova || { cat fuse-err >&2; fail "mount the OVA"; }
+"$VIMG" convert -O raw b/esx-efi/esx-efi.vmdk ova-disk.raw || fail "source disk"
+cmp mnt/scsi0-0/disk ova-disk.raw || fail "the OVA's disk reads otherwise through vimgmount"
+[ -e mnt/nvram/BootOrder-8be4df61-93ca-11d2-aa0d-00e098032b8c ] || fail "the OVA's nvram"
+fuse_umount mnt
+[ "$(sha256sum ova/esx-efi.ova)" = "$before" ] || fail "mounting changed the OVA"
+
 expect_status 1 "$VIMGMOUNT" -f --rw b/chain mnt2
 grep -q 'is a VM: it is mounted read-only' err || fail "--rw on a bundle: $(cat err)"
 echo "PASS: VM bundles through vimgmount"
