@@ -254,13 +254,8 @@ static int read_identity(struct vimg_vm *vm, const xmlNode *dom, struct vimg_err
 	if (!rc && uuid) {
 		uint8_t u[16];
 		char s[48];
-		unsigned x[16];
 
-		if (sscanf(uuid, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x", &x[0], &x[1],
-			   &x[2], &x[3], &x[4], &x[5], &x[6], &x[7], &x[8], &x[9], &x[10], &x[11],
-			   &x[12], &x[13], &x[14], &x[15]) == 16) {
-			for (int i = 0; i < 16; i++)
-				u[i] = (uint8_t)x[i];
+		if (id_uuid_parse(uuid, u)) {
 			id_vmware_uuid_format(u, s);
 			rc = vm_set_str(&vm->uuid_bios, s, err);
 		}
