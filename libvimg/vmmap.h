@@ -44,6 +44,8 @@ struct vmmap_nic {
 
 const struct vmmap_nic *vmmap_nic_by_vmx(const char *model);
 const struct vmmap_nic *vmmap_nic_by_libvirt(const char *model);
+/* The first row naming VirtualBox's adapter type, or NULL. */
+const struct vmmap_nic *vmmap_nic_by_vbox(const char *type);
 
 /* A disk controller: the model's type and SCSI model, libvirt's bus,
  * VirtualBox's controller, OVF's ResourceType/ResourceSubType, and whether
@@ -62,6 +64,8 @@ struct vmmap_controller {
 const struct vmmap_controller *vmmap_controller(int type, const char *model);
 /* The SCSI controller libvirt calls model (<controller type='scsi' model=...>). */
 const struct vmmap_controller *vmmap_controller_by_libvirt(const char *model);
+/* The first row naming VirtualBox's StorageController type, or NULL. */
+const struct vmmap_controller *vmmap_controller_by_vbox(const char *type);
 
 /* Firmware for libvirt and OVMF: the code that boots an EFI VM (with or
  * without Secure Boot) and the variable template Debian ships with it. */
