@@ -29,6 +29,8 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/libvirt-read.c \
 	formats/hyperv.c \
 	formats/hyperv-xml.c \
+	formats/vbox.c \
+	formats/vbox-read.c \
 	formats/azure.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store

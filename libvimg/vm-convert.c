@@ -41,6 +41,8 @@ static const struct target {
 	{ "libvirt", "libvirt", "qcow2", NULL, ".xml", NVRAM_EDK2, false, true },
 	{ "vmx", "vmx", "vmdk", NULL, ".vmx", NVRAM_VMWARE, true, false },
 	{ "hyperv", "hyperv", "vhdx", NULL, ".ps1", NVRAM_NONE, false, false },
+	/* VirtualBox's .nvram is its own: an EFI VM starts with empty variables. */
+	{ "virtualbox", "vbox", "vdi", NULL, ".vbox", NVRAM_NONE, false, false },
 	/* Azure takes fixed VHDs whose size is a whole number of MiB. */
 	{ "azure", "azure", "vhd", "subformat=fixed,force_size=on", ".azure.sh", NVRAM_NONE, false,
 	  false },
@@ -319,7 +321,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	if (!(t = target_by_name(o->to)))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
 				      "convert: the target \"%s\" is not supported (libvirt, "
-				      "vmware, hyperv and azure are)",
+				      "vmware, hyperv, azure and virtualbox are)",
 				      o->to ? o->to : "");
 	format = o->disk_format ? o->disk_format : t->disk_format;
 	/* The target's options go with its own format only. */

@@ -103,12 +103,15 @@ extern const struct vimg_codec vimg_codec_libvirt;
 extern const struct vimg_codec vimg_codec_hyperv;
 extern const struct vimg_codec vimg_codec_azure;
 extern const struct vimg_codec vimg_codec_hyperv_xml;
+extern const struct vimg_codec vimg_codec_vbox;
 /* formats/vmx-write.c: a .vmx's keys for a VM read from elsewhere, into an
  * empty kv (parsed here). */
 int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings **w,
 		   struct vimg_error *err);
 /* formats/libvirt-read.c */
 int libvirt_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);
+/* formats/vbox-read.c */
+int vbox_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);
 
 const struct vimg_codec *registry_codec(size_t i);
 const struct vimg_codec *registry_codec_by_name(const char *name);

@@ -140,7 +140,7 @@ import uuid; print(uuid.UUID('564d2b6c1a7e31c49d0e775a11223344'))")" opt/chain.x
 command -v virt-xml-validate >/dev/null 2>&1 && { virt-xml-validate opt/chain.xml domain >/dev/null || fail "options: validate"; }
 
 # Refusals: an unknown target, an output folder that is not empty.
-expect_status 1 "$VIMG" convert --to virtualbox b/chain x
+expect_status 1 "$VIMG" convert --to parallels b/chain x
 grep -q 'not supported' err || fail "unknown target: $(cat err)"
 expect_status 1 "$VIMG" convert --to libvirt b/chain out-chain
 grep -q 'not empty' err || fail "non-empty OUTDIR: $(cat err)"
