@@ -21,11 +21,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
-#include "vm.h"
 #include "vmmap.h"
+#include "xmlvm.h"
 
 #define VBOX_MAX_BYTES (4u << 20)
 /* Differencing images and snapshots nest; VirtualBox itself has no limit. */
@@ -33,13 +30,13 @@
 #define VBOX_MAX_MEDIA 4096
 
 static const char *const namespaces[] = {
-	"http://www.virtualbox.org/",
-	"http://www.innotek.de/VirtualBox-settings",
+    "http://www.virtualbox.org/",
+    "http://www.innotek.de/VirtualBox-settings",
 };
 
 struct medium {
-	const xmlNode *n;	/* its <HardDisk> or <Image> */
-	char *uuid;		/* as written, malloc'd by libxml2 */
+	const xmlNode *n; /* its <HardDisk> or <Image> */
+	char *uuid;	  /* as written, malloc'd by libxml2 */
 };
 
 struct reader {
@@ -50,27 +47,9 @@ struct reader {
 	struct vimg_error *err;
 };
 
-static bool named(const xmlNode *n, const char *name)
-{
-	return n && n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-		if (named(c, name))
-			return c;
-	return NULL;
-}
-
-static char *attr(const xmlNode *n, const char *name)
-{
-	return n ? (char *)xmlGetProp(n, BAD_CAST name) : NULL;
-}
-
 static bool attr_true(const xmlNode *n, const char *name, bool dflt)
 {
-	char *v = attr(n, name);
+	char *v = xmlvm_attr(n, name);
 	bool r = v ? !strcmp(v, "true") || !strcmp(v, "1") : dflt;
 
 	xmlFree(v);
@@ -79,12 +58,7 @@ static bool attr_true(const xmlNode *n, const char *name, bool dflt)
 
 static unsigned attr_uint(const xmlNode *n, const char *name, unsigned dflt, unsigned max)
 {
-	char *v = attr(n, name), *end;
-	unsigned long x = v ? strtoul(v, &end, 10) : 0;
-	bool ok = v && end != v && !*end && x <= max;
-
-	xmlFree(v);
-	return ok ? (unsigned)x : dflt;
+	return xmlvm_uint(xmlvm_attr(n, name), dflt, max);
 }
 
 static int extra(struct reader *r, const char *key, const char *value)
@@ -101,7 +75,7 @@ static int keep_element(struct reader *r, const char *where, const xmlNode *n)
 
 	snprintf(key, sizeof(key), "vbox.%s.%s", where, (const char *)n->name);
 	for (const xmlAttr *a = n->properties; a; a = a->next) {
-		char *v = attr(n, (const char *)a->name);
+		char *v = xmlvm_attr(n, (const char *)a->name);
 
 		if (o < sizeof(value))
 			o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%s=%s", o ? " " : "",
@@ -120,9 +94,10 @@ static int add_media(struct reader *r, const xmlNode *list, const char *elem, un
 	if (depth > VBOX_MAX_DEPTH)
 		return vimg_error_set(r->err, VIMG_ECORRUPT,
 				      "vbox: <MediaRegistry>: differencing images nest deeper "
-				      "than %u", VBOX_MAX_DEPTH);
+				      "than %u",
+				      VBOX_MAX_DEPTH);
 	for (const xmlNode *c = list ? list->children : NULL; c && !rc; c = c->next) {
-		if (!named(c, elem))
+		if (!xmlvm_named(c, elem))
 			continue;
 		if (r->n_media >= VBOX_MAX_MEDIA)
 			return vimg_error_set(r->err, VIMG_ECORRUPT,
@@ -135,10 +110,10 @@ static int add_media(struct reader *r, const xmlNode *list, const char *elem, un
 				return vimg_error_set(r->err, VIMG_ENOMEM, "out of memory");
 			r->media = m;
 		}
-		r->media[r->n_media++] = (struct medium){ .n = c, .uuid = attr(c, "uuid") };
+		r->media[r->n_media++] = (struct medium){.n = c, .uuid = xmlvm_attr(c, "uuid")};
 		/* Encryption keys and the like: vimg reads the file as it is. */
 		for (const xmlNode *p = c->children; p && !rc; p = p->next)
-			if (named(p, "Property"))
+			if (xmlvm_named(p, "Property"))
 				rc = keep_element(r, "MediaRegistry", p);
 		/* A differencing image is a <HardDisk> inside its parent. */
 		rc = add_media(r, c, elem, depth + 1);
@@ -148,12 +123,12 @@ static int add_media(struct reader *r, const xmlNode *list, const char *elem, un
 
 static int read_registry(struct reader *r, const xmlNode *reg)
 {
-	int rc = add_media(r, child(reg, "HardDisks"), "HardDisk", 0);
+	int rc = add_media(r, xmlvm_child(reg, "HardDisks"), "HardDisk", 0);
 
 	if (!rc)
-		rc = add_media(r, child(reg, "DVDImages"), "Image", 0);
+		rc = add_media(r, xmlvm_child(reg, "DVDImages"), "Image", 0);
 	if (!rc)
-		rc = add_media(r, child(reg, "FloppyImages"), "Image", 0);
+		rc = add_media(r, xmlvm_child(reg, "FloppyImages"), "Image", 0);
 	return rc;
 }
 
@@ -173,7 +148,7 @@ static const xmlNode *medium_by_uuid(const struct reader *r, const char *uuid)
 static int controller_id(struct reader *r, const struct vmmap_controller *m, unsigned k,
 			 unsigned port, bool add, char *id, size_t idlen)
 {
-	static const char *const prefix[] = { "", "ide", "scsi", "sata", "nvme", "virtio" };
+	static const char *const prefix[] = {"", "ide", "scsi", "sata", "nvme", "virtio"};
 	struct vimg_vm *vm = r->vm;
 	unsigned bus = m->type == VIMG_CTRL_IDE ? port : k;
 
@@ -185,8 +160,8 @@ static int controller_id(struct reader *r, const struct vmmap_controller *m, uns
 		return 0;
 	if (vm_grow((void **)&vm->ctrls, vm->n_ctrls, sizeof(*vm->ctrls), "vbox", r->err))
 		return -1;
-	vm->ctrls[vm->n_ctrls] = (struct vimg_vm_controller){ .type = m->type, .bus = bus,
-							       .id = strdup(id) };
+	vm->ctrls[vm->n_ctrls] =
+	    (struct vimg_vm_controller){.type = m->type, .bus = bus, .id = strdup(id)};
 	if (!vm->ctrls[vm->n_ctrls++].id)
 		return vimg_error_set(r->err, VIMG_ENOMEM, "out of memory");
 	if (m->model)
@@ -199,17 +174,17 @@ static int controller_id(struct reader *r, const struct vmmap_controller *m, uns
 static int attached_file(struct reader *r, const xmlNode *dev, const char *where, char **file,
 			 const char **device_type)
 {
-	const xmlNode *img = child(dev, "Image"), *host = child(dev, "HostDrive");
-	char *uuid = attr(img, "uuid");
+	const xmlNode *img = xmlvm_child(dev, "Image"), *host = xmlvm_child(dev, "HostDrive");
+	char *uuid = xmlvm_attr(img, "uuid");
 	const xmlNode *m = medium_by_uuid(r, uuid);
 	int rc = 0;
 
 	*file = NULL;
 	if (host) {
-		*file = attr(host, "src");
+		*file = xmlvm_attr(host, "src");
 		*device_type = "atapi-cdrom";
 	} else if (m) {
-		*file = attr(m, "location");
+		*file = xmlvm_attr(m, "location");
 	} else if (uuid) {
 		char key[96];
 
@@ -225,13 +200,13 @@ static int read_attachment(struct reader *r, const xmlNode *dev, const char *ctr
 			   struct vm_snapshot *snap)
 {
 	struct vimg_vm *vm = r->vm;
-	char *type = attr(dev, "type"), *file = NULL, node[32];
+	char *type = xmlvm_attr(dev, "type"), *file = NULL, node[32];
 	const char *device_type = NULL;
 	unsigned port = attr_uint(dev, "port", 0, 65535), device = attr_uint(dev, "device", 0, 1);
 	enum vimg_device_kind kind = !type || !strcmp(type, "HardDisk") ? VIMG_DEV_DISK
-				     : !strcmp(type, "DVD")		 ? VIMG_DEV_CDROM
-				     : !strcmp(type, "Floppy")	 ? VIMG_DEV_FLOPPY
-									 : 0;
+				     : !strcmp(type, "DVD")		? VIMG_DEV_CDROM
+				     : !strcmp(type, "Floppy")		? VIMG_DEV_FLOPPY
+									: 0;
 	int rc;
 
 	xmlFree(type);
@@ -258,7 +233,7 @@ static int read_attachment(struct reader *r, const xmlNode *dev, const char *ctr
 			return vimg_error_set(r->err, VIMG_ENOMEM, "out of memory");
 		}
 		snap->pub.disks = d;
-		d[snap->pub.n_disks] = (struct vimg_vm_snapshot_disk){ strdup(node), strdup(file) };
+		d[snap->pub.n_disks] = (struct vimg_vm_snapshot_disk){strdup(node), strdup(file)};
 		xmlFree(file);
 		if (!d[snap->pub.n_disks++].file || !d[snap->pub.n_disks - 1].node)
 			return vimg_error_set(r->err, VIMG_ENOMEM, "out of memory");
@@ -269,12 +244,14 @@ static int read_attachment(struct reader *r, const xmlNode *dev, const char *ctr
 		return rc;
 	}
 	vm->disks[vm->n_disks] = (struct vimg_vm_disk){
-		.kind = kind, .unit = ide ? device : port, .start_connected = true,
-		.node = strdup(node), .controller = kind == VIMG_DEV_FLOPPY ? NULL : strdup(ctrl),
-		.file = file ? strdup(file) : NULL,
-		.device_type = kind == VIMG_DEV_CDROM ? strdup(device_type ? device_type
-									 : "cdrom-image")
-						      : NULL,
+	    .kind = kind,
+	    .unit = ide ? device : port,
+	    .start_connected = true,
+	    .node = strdup(node),
+	    .controller = kind == VIMG_DEV_FLOPPY ? NULL : strdup(ctrl),
+	    .file = file ? strdup(file) : NULL,
+	    .device_type =
+		kind == VIMG_DEV_CDROM ? strdup(device_type ? device_type : "cdrom-image") : NULL,
 	};
 	xmlFree(file);
 	if (!vm->disks[vm->n_disks++].node)
@@ -291,13 +268,13 @@ static int disk_modes(struct reader *r)
 		char *type;
 
 		for (size_t j = 0; d->file && !m && j < r->n_media; j++) {
-			char *loc = attr(r->media[j].n, "location");
+			char *loc = xmlvm_attr(r->media[j].n, "location");
 
 			if (loc && !strcmp(loc, d->file))
 				m = r->media[j].n;
 			xmlFree(loc);
 		}
-		type = attr(m, "type");
+		type = xmlvm_attr(m, "type");
 		if (type && (!strcmp(type, "Writethrough") || !strcmp(type, "Immutable")) &&
 		    vm_set_str((char **)&d->mode,
 			       !strcmp(type, "Writethrough") ? "independent-persistent"
@@ -313,7 +290,7 @@ static int disk_modes(struct reader *r)
 
 static int read_storage(struct reader *r, const xmlNode *list, struct vm_snapshot *snap)
 {
-	unsigned per_type[VIMG_CTRL_VIRTIO + 1] = { 0 };
+	unsigned per_type[VIMG_CTRL_VIRTIO + 1] = {0};
 	int rc = 0;
 
 	for (const xmlNode *c = list ? list->children : NULL; c && !rc; c = c->next) {
@@ -321,9 +298,9 @@ static int read_storage(struct reader *r, const xmlNode *list, struct vm_snapsho
 		const struct vmmap_controller *m;
 		bool floppy;
 
-		if (!named(c, "StorageController"))
+		if (!xmlvm_named(c, "StorageController"))
 			continue;
-		type = attr(c, "type");
+		type = xmlvm_attr(c, "type");
 		m = vmmap_controller_by_vbox(type);
 		floppy = type && !strcmp(type, "I82078");
 		xmlFree(type);
@@ -333,7 +310,7 @@ static int read_storage(struct reader *r, const xmlNode *list, struct vm_snapsho
 			continue;
 		}
 		for (const xmlNode *d = c->children; d && !rc; d = d->next) {
-			if (!named(d, "AttachedDevice"))
+			if (!xmlvm_named(d, "AttachedDevice"))
 				continue;
 			if (m)
 				rc = controller_id(r, m, per_type[m->type],
@@ -355,13 +332,16 @@ static int read_adapter(struct reader *r, const xmlNode *a)
 	static const struct {
 		const char *elem, *connection;
 	} modes[] = {
-		{ "NAT", "nat" },		   { "BridgedInterface", "bridged" },
-		{ "HostInterface", "bridged" },	   { "HostOnlyInterface", "hostonly" },
-		{ "InternalNetwork", "custom" },   { "NATNetwork", "custom" },
-		{ "GenericInterface", "custom" },
+	    {"NAT", "nat"},
+	    {"BridgedInterface", "bridged"},
+	    {"HostInterface", "bridged"},
+	    {"HostOnlyInterface", "hostonly"},
+	    {"InternalNetwork", "custom"},
+	    {"NATNetwork", "custom"},
+	    {"GenericInterface", "custom"},
 	};
 	struct vimg_vm *vm = r->vm;
-	char *mac = attr(a, "MACAddress"), *type = attr(a, "type"), text[18] = "";
+	char *mac = xmlvm_attr(a, "MACAddress"), *type = xmlvm_attr(a, "type"), text[18] = "";
 	const struct vmmap_nic *m = vmmap_nic_by_vbox(type ? type : "Am79C973");
 	const char *connection = NULL;
 	char *network = NULL;
@@ -376,11 +356,11 @@ static int read_adapter(struct reader *r, const xmlNode *a)
 		rc = extra(r, "vbox.Network.Adapter.MACAddress", mac);
 	}
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && !connection; i++) {
-		const xmlNode *n = child(a, modes[i].elem);
+		const xmlNode *n = xmlvm_child(a, modes[i].elem);
 
 		if (n) {
 			connection = modes[i].connection;
-			network = attr(n, "name");
+			network = xmlvm_attr(n, "name");
 		}
 	}
 	if (!rc && !m)
@@ -389,14 +369,14 @@ static int read_adapter(struct reader *r, const xmlNode *a)
 		rc = vm_grow((void **)&vm->nics, vm->n_nics, sizeof(*vm->nics), "vbox", r->err);
 	if (!rc) {
 		vm->nics[vm->n_nics] = (struct vimg_vm_nic){
-			.index = attr_uint(a, "slot", (unsigned)vm->n_nics, 35),
-			.mac_type = !strncmp(text, "00:0c:29:", 9) ? VIMG_MAC_GENERATED
-								   : VIMG_MAC_STATIC,
-			.mac = text[0] ? strdup(text) : NULL,
-			.model = strdup(m ? m->vmx : "e1000"),
-			.connection = connection ? strdup(connection) : NULL,
-			.network = network ? strdup(network) : NULL,
-			.start_connected = attr_true(a, "cable", true),
+		    .index = attr_uint(a, "slot", (unsigned)vm->n_nics, 35),
+		    .mac_type =
+			!strncmp(text, "00:0c:29:", 9) ? VIMG_MAC_GENERATED : VIMG_MAC_STATIC,
+		    .mac = text[0] ? strdup(text) : NULL,
+		    .model = strdup(m ? m->vmx : "e1000"),
+		    .connection = connection ? strdup(connection) : NULL,
+		    .network = network ? strdup(network) : NULL,
+		    .start_connected = attr_true(a, "cable", true),
 		};
 		if (!vm->nics[vm->n_nics++].model)
 			rc = vimg_error_set(r->err, VIMG_ENOMEM, "out of memory");
@@ -411,8 +391,10 @@ static int read_ports(struct reader *r, const xmlNode *list, enum vimg_port_kind
 {
 	static const struct {
 		const char *mode, *type;
-	} modes[] = { { "RawFile", "file" }, { "HostPipe", "pipe" }, { "HostDevice", "device" },
-		      { "TCP", "network" } };
+	} modes[] = {{"RawFile", "file"},
+		     {"HostPipe", "pipe"},
+		     {"HostDevice", "device"},
+		     {"TCP", "network"}};
 	struct vimg_vm *vm = r->vm;
 	int rc = 0;
 
@@ -420,20 +402,21 @@ static int read_ports(struct reader *r, const xmlNode *list, enum vimg_port_kind
 		char *mode, *path;
 		const char *type = NULL;
 
-		if (!named(p, "Port") || !attr_true(p, "enabled", false))
+		if (!xmlvm_named(p, "Port") || !attr_true(p, "enabled", false))
 			continue;
-		mode = attr(p, "hostMode");
-		path = attr(p, "path");
+		mode = xmlvm_attr(p, "hostMode");
+		path = xmlvm_attr(p, "path");
 		for (size_t i = 0; mode && i < sizeof(modes) / sizeof(modes[0]); i++)
 			if (!strcmp(mode, modes[i].mode))
 				type = modes[i].type;
 		rc = vm_grow((void **)&vm->ports, vm->n_ports, sizeof(*vm->ports), "vbox", r->err);
 		if (!rc) {
 			vm->ports[vm->n_ports++] = (struct vimg_vm_port){
-				.kind = kind, .index = attr_uint(p, "slot", 0, 3),
-				.type = type ? strdup(type) : NULL,
-				.target = path ? strdup(path) : NULL,
-				.start_connected = true,
+			    .kind = kind,
+			    .index = attr_uint(p, "slot", 0, 3),
+			    .type = type ? strdup(type) : NULL,
+			    .target = path ? strdup(path) : NULL,
+			    .start_connected = true,
 			};
 		}
 		xmlFree(mode);
@@ -444,7 +427,7 @@ static int read_ports(struct reader *r, const xmlNode *list, enum vimg_port_kind
 
 static void read_firmware(struct vimg_vm *vm, const xmlNode *fw)
 {
-	char *type = attr(fw, "type");
+	char *type = xmlvm_attr(fw, "type");
 
 	if (type)
 		vm->firmware = !strncmp(type, "EFI", 3) ? VIMG_FIRMWARE_EFI : VIMG_FIRMWARE_BIOS;
@@ -453,10 +436,11 @@ static void read_firmware(struct vimg_vm *vm, const xmlNode *fw)
 
 static void read_usb(struct vimg_vm *vm, const xmlNode *usb)
 {
-	for (const xmlNode *c = child(child(usb, "Controllers"), "Controller"); c; c = c->next) {
-		char *type = attr(c, "type");
+	for (const xmlNode *c = xmlvm_child(xmlvm_child(usb, "Controllers"), "Controller"); c;
+	     c = c->next) {
+		char *type = xmlvm_attr(c, "type");
 
-		if (named(c, "Controller") && type) {
+		if (xmlvm_named(c, "Controller") && type) {
 			vm->usb = true;
 			vm->usb_ehci |= !strcmp(type, "EHCI");
 			vm->usb_xhci |= !strcmp(type, "XHCI");
@@ -474,37 +458,37 @@ static int read_hardware(struct reader *r, const xmlNode *hw)
 	for (const xmlNode *c = hw ? hw->children : NULL; c && !rc; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (named(c, "CPU")) {
+		if (xmlvm_named(c, "CPU")) {
 			vm->cpus = attr_uint(c, "count", 1, 4096);
-		} else if (named(c, "Memory")) {
+		} else if (xmlvm_named(c, "Memory")) {
 			vm->memory_mb = attr_uint(c, "RAMSize", 0, 1u << 30);
-		} else if (named(c, "Firmware")) {
+		} else if (xmlvm_named(c, "Firmware")) {
 			read_firmware(vm, c);
-		} else if (named(c, "BIOS") && child(c, "NVRAM")) {
-			char *p = attr(child(c, "NVRAM"), "path");
+		} else if (xmlvm_named(c, "BIOS") && xmlvm_child(c, "NVRAM")) {
+			char *p = xmlvm_attr(xmlvm_child(c, "NVRAM"), "path");
 
 			/* VirtualBox's own store: inspect and convert say what they make of it. */
 			rc = p ? vm_set_str(&vm->nvram, p, r->err) : 0;
 			xmlFree(p);
 			if (!rc)
 				rc = keep_element(r, "Hardware", c);
-		} else if (named(c, "Network")) {
+		} else if (xmlvm_named(c, "Network")) {
 			for (const xmlNode *a = c->children; a && !rc; a = a->next)
-				if (named(a, "Adapter") && attr_true(a, "enabled", false))
+				if (xmlvm_named(a, "Adapter") && attr_true(a, "enabled", false))
 					rc = read_adapter(r, a);
-		} else if (named(c, "StorageControllers")) {
+		} else if (xmlvm_named(c, "StorageControllers")) {
 			rc = read_storage(r, c, NULL);
-		} else if (named(c, "UART") || named(c, "Uart")) {
+		} else if (xmlvm_named(c, "UART") || xmlvm_named(c, "Uart")) {
 			rc = read_ports(r, c, VIMG_PORT_SERIAL);
-		} else if (named(c, "LPT") || named(c, "Lpt")) {
+		} else if (xmlvm_named(c, "LPT") || xmlvm_named(c, "Lpt")) {
 			rc = read_ports(r, c, VIMG_PORT_PARALLEL);
-		} else if (named(c, "USB")) {
+		} else if (xmlvm_named(c, "USB")) {
 			read_usb(vm, c);
-		} else if (named(c, "AudioAdapter")) {
+		} else if (xmlvm_named(c, "AudioAdapter")) {
 			/* The model names VMware's sound cards only: the controller is kept. */
 			vm->sound = attr_true(c, "enabled", false);
 			rc = vm->sound ? keep_element(r, "Hardware", c) : 0;
-		} else if (named(c, "Display")) {
+		} else if (xmlvm_named(c, "Display")) {
 			vm->video = true;
 			vm->vram = (uint64_t)attr_uint(c, "VRAMSize", 8, 256) << 20;
 			rc = keep_element(r, "Hardware", c);
@@ -521,9 +505,9 @@ static int read_platform(struct reader *r, const xmlNode *pf)
 	int rc = 0;
 
 	for (const xmlNode *c = pf ? pf->children : NULL; c && !rc; c = c->next) {
-		if (named(c, "CPU"))
+		if (xmlvm_named(c, "CPU"))
 			r->vm->cpus = attr_uint(c, "count", 1, 4096);
-		else if (named(c, "Firmware"))
+		else if (xmlvm_named(c, "Firmware"))
 			read_firmware(r->vm, c);
 		else if (c->type == XML_ELEMENT_NODE)
 			rc = keep_element(r, "Platform", c);
@@ -535,7 +519,7 @@ static int read_platform(struct reader *r, const xmlNode *pf)
 
 static int64_t time_us(const char *stamp)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	if (!stamp || sscanf(stamp, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 			     &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
@@ -551,13 +535,15 @@ static int read_snapshot(struct reader *r, const xmlNode *n, unsigned parent, co
 	struct vimg_vm *vm = r->vm;
 	struct vm_snapshot *s;
 	char *uuid, *name, *stamp, *state, *desc;
-	const xmlNode *hw = child(n, "Hardware");
+	const xmlNode *hw = xmlvm_child(n, "Hardware");
 	unsigned uid;
 	int rc;
 
 	if (depth > VBOX_MAX_DEPTH || vm->n_snaps >= VM_MAX_SNAPSHOTS)
-		return vimg_error_set(r->err, VIMG_ECORRUPT, "vbox: <Snapshot>: more than %u "
-				      "snapshots or deeper than %u", VM_MAX_SNAPSHOTS, VBOX_MAX_DEPTH);
+		return vimg_error_set(r->err, VIMG_ECORRUPT,
+				      "vbox: <Snapshot>: more than %u "
+				      "snapshots or deeper than %u",
+				      VM_MAX_SNAPSHOTS, VBOX_MAX_DEPTH);
 	if (!(vm->n_snaps & 15)) {
 		s = realloc(vm->snaps, (vm->n_snaps + 16) * sizeof(*s));
 		if (!s)
@@ -565,22 +551,27 @@ static int read_snapshot(struct reader *r, const xmlNode *n, unsigned parent, co
 		vm->snaps = s;
 	}
 	uid = ++r->next_uid;
-	uuid = attr(n, "uuid");
-	name = attr(n, "name");
-	stamp = attr(n, "timeStamp");
-	state = attr(n, "stateFile");
-	desc = child(n, "Description") ? (char *)xmlNodeGetContent(child(n, "Description")) : NULL;
+	uuid = xmlvm_attr(n, "uuid");
+	name = xmlvm_attr(n, "name");
+	stamp = xmlvm_attr(n, "timeStamp");
+	state = xmlvm_attr(n, "stateFile");
+	desc = xmlvm_child(n, "Description")
+		   ? (char *)xmlNodeGetContent(xmlvm_child(n, "Description"))
+		   : NULL;
 	s = &vm->snaps[vm->n_snaps++];
-	*s = (struct vm_snapshot){ .pub = {
-		.uid = uid, .parent_uid = parent, .name = strdup(name ? name : ""),
-		.description = strdup(desc ? desc : ""), .state_file = state ? strdup(state) : NULL,
-		.create_time_us = time_us(stamp),
-	} };
+	*s = (struct vm_snapshot){.pub = {
+				      .uid = uid,
+				      .parent_uid = parent,
+				      .name = strdup(name ? name : ""),
+				      .description = strdup(desc ? desc : ""),
+				      .state_file = state ? strdup(state) : NULL,
+				      .create_time_us = time_us(stamp),
+				  }};
 	if (current && uuid && !strcasecmp(current, uuid))
 		vm->snap_current = uid;
-	rc = !s->pub.name || !s->pub.description ? vimg_error_set(r->err, VIMG_ENOMEM,
-								  "out of memory")
-						 : 0;
+	rc = !s->pub.name || !s->pub.description
+		 ? vimg_error_set(r->err, VIMG_ENOMEM, "out of memory")
+		 : 0;
 	xmlFree(uuid);
 	xmlFree(name);
 	xmlFree(stamp);
@@ -589,24 +580,27 @@ static int read_snapshot(struct reader *r, const xmlNode *n, unsigned parent, co
 	/* In <Hardware> up to 1.19, beside it since; s stays valid until the
 	 * children below are added. */
 	if (!rc)
-		rc = read_storage(r, child(hw, "StorageControllers"), s);
+		rc = read_storage(r, xmlvm_child(hw, "StorageControllers"), s);
 	if (!rc)
-		rc = read_storage(r, child(n, "StorageControllers"), s);
-	for (const xmlNode *c = child(child(n, "Snapshots"), "Snapshot"); c && !rc; c = c->next)
-		if (named(c, "Snapshot"))
+		rc = read_storage(r, xmlvm_child(n, "StorageControllers"), s);
+	for (const xmlNode *c = xmlvm_child(xmlvm_child(n, "Snapshots"), "Snapshot"); c && !rc;
+	     c = c->next)
+		if (xmlvm_named(c, "Snapshot"))
 			rc = read_snapshot(r, c, uid, current, depth + 1);
 	return rc;
 }
 
-/* ---- the machine ------------------------------------------------------------------------------ */
+/* ---- the machine ------------------------------------------------------------------------------
+ */
 
 static int read_identity(struct reader *r, const xmlNode *mach)
 {
 	struct vimg_vm *vm = r->vm;
-	char *uuid = attr(mach, "uuid"), *name = attr(mach, "name"), *os = attr(mach, "OSType");
-	char *state = attr(mach, "stateFile");
+	char *uuid = xmlvm_attr(mach, "uuid"), *name = xmlvm_attr(mach, "name"),
+	     *os = xmlvm_attr(mach, "OSType");
+	char *state = xmlvm_attr(mach, "stateFile");
 	const struct vmmap_guest_os *g = vmmap_guest_os_by_vbox(os);
-	const xmlNode *desc = child(mach, "Description");
+	const xmlNode *desc = xmlvm_child(mach, "Description");
 	uint8_t u[16];
 	char s[48];
 	int rc = name ? vm_set_str(&vm->name, name, r->err) : 0;
@@ -637,23 +631,23 @@ static int read_identity(struct reader *r, const xmlNode *mach)
 
 static int read_machine(struct reader *r, const xmlNode *mach)
 {
-	char *current = attr(mach, "currentSnapshot");
-	int rc = read_registry(r, child(mach, "MediaRegistry"));
+	char *current = xmlvm_attr(mach, "currentSnapshot");
+	int rc = read_registry(r, xmlvm_child(mach, "MediaRegistry"));
 
 	r->vm->cpus = 1;
 	if (!rc)
 		rc = read_identity(r, mach);
 	for (const xmlNode *c = mach->children; c && !rc; c = c->next) {
-		if (named(c, "Hardware"))
+		if (xmlvm_named(c, "Hardware"))
 			rc = read_hardware(r, c);
-		else if (named(c, "Platform"))
+		else if (xmlvm_named(c, "Platform"))
 			rc = read_platform(r, c);
-		else if (named(c, "StorageControllers"))
+		else if (xmlvm_named(c, "StorageControllers"))
 			rc = read_storage(r, c, NULL);
-		else if (named(c, "Snapshot"))
+		else if (xmlvm_named(c, "Snapshot"))
 			rc = read_snapshot(r, c, 0, current, 0);
-		else if (c->type == XML_ELEMENT_NODE && !named(c, "MediaRegistry") &&
-			 !named(c, "Description"))
+		else if (c->type == XML_ELEMENT_NODE && !xmlvm_named(c, "MediaRegistry") &&
+			 !xmlvm_named(c, "Description"))
 			rc = keep_element(r, "Machine", c);
 	}
 	if (!rc)
@@ -665,24 +659,19 @@ static int read_machine(struct reader *r, const xmlNode *mach)
 
 int vbox_load(struct vimg_vm *vm, const char *path, struct vimg_error *err)
 {
-	struct reader r = { .vm = vm, .err = err };
+	struct reader r = {.vm = vm, .err = err};
 	const xmlNode *root, *mach;
 	bool ns = false;
-	char *buf;
-	size_t len;
 	xmlDoc *doc;
-	int rc = file_read_all(path, VBOX_MAX_BYTES, "vbox", &buf, &len, err);
+	int rc = xmlvm_read(path, VBOX_MAX_BYTES, "vbox", &doc, err);
 
 	if (rc)
 		return rc;
-	doc = xmlReadMemory(buf, (int)len, path, NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	free(buf);
-	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	root = xmlDocGetRootElement(doc);
 	for (size_t i = 0; root && root->ns && i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
 		ns |= root->ns->href && !strcmp((const char *)root->ns->href, namespaces[i]);
-	mach = child(root, "Machine");
-	if (!named(root, "VirtualBox") || !ns || !mach) {
+	mach = xmlvm_child(root, "Machine");
+	if (!xmlvm_named(root, "VirtualBox") || !ns || !mach) {
 		xmlFreeDoc(doc);
 		return vimg_error_set(err, VIMG_EFORMAT,
 				      "vbox: %s is not a VirtualBox machine's settings", path);
@@ -692,11 +681,7 @@ int vbox_load(struct vimg_vm *vm, const char *path, struct vimg_error *err)
 		xmlFree(r.media[i].uuid);
 	free(r.media);
 	xmlFreeDoc(doc);
-	if (!rc) {
-		vm->disk_dirty = calloc(vm->n_disks + 1, sizeof(bool));
-		vm->nic_dirty = calloc(vm->n_nics + 1, sizeof(bool));
-		if (!vm->disk_dirty || !vm->nic_dirty)
-			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	}
+	if (!rc)
+		rc = vm_loaded(vm, err);
 	return rc ? vimg_error_prefix(err, "%s", path) : 0;
 }

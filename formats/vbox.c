@@ -15,25 +15,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/xmlwriter.h>
-
-#include "vm.h"
 #include "vmmap.h"
+#include "xmlvm.h"
 
-static const char *const vbox_ext[] = { ".vbox", NULL };
-
-#define W(call)                                                                                 \
-	do {                                                                                    \
-		if ((call) < 0)                                                                 \
-			ok = false;                                                             \
-	} while (0)
+static const char *const vbox_ext[] = {".vbox", NULL};
 
 /* Each disk and CD-ROM of the model, as VirtualBox attaches it. */
 struct medium {
 	const struct vimg_vm_disk *d;
-	const struct vmmap_controller *m;	/* its controller, NULL: left out */
-	char uuid[40];				/* "{...}" in the registry, "" for an empty drive */
-	const char *format;			/* VDI, VMDK, VHD; NULL for media */
+	const struct vmmap_controller *m; /* its controller, NULL: left out */
+	char uuid[40];			  /* "{...}" in the registry, "" for an empty drive */
+	const char *format;		  /* VDI, VMDK, VHD; NULL for media */
 	unsigned port, device;
 };
 
@@ -52,21 +44,36 @@ static void probe_str(void *opaque, const char *key, const char *val)
 		snprintf(p->uuid, sizeof(p->uuid), "{%s}", val);
 }
 
-static void probe_u64(void *o, const char *k, uint64_t v) { (void)o, (void)k, (void)v; }
-static void probe_i64(void *o, const char *k, int64_t v) { (void)o, (void)k, (void)v; }
-static void probe_bool(void *o, const char *k, bool v) { (void)o, (void)k, (void)v; }
-static void probe_begin(void *o, const char *k, bool l) { (void)o, (void)k, (void)l; }
-static void probe_end(void *o) { (void)o; }
+static void probe_u64(void *o, const char *k, uint64_t v)
+{
+	(void)o, (void)k, (void)v;
+}
+static void probe_i64(void *o, const char *k, int64_t v)
+{
+	(void)o, (void)k, (void)v;
+}
+static void probe_bool(void *o, const char *k, bool v)
+{
+	(void)o, (void)k, (void)v;
+}
+static void probe_begin(void *o, const char *k, bool l)
+{
+	(void)o, (void)k, (void)l;
+}
+static void probe_end(void *o)
+{
+	(void)o;
+}
 
 /* The UUID stored in a converted disk, and VirtualBox's name of its format. */
 static void disk_identity(struct vimg_vm *vm, struct medium *md, struct vimg_warnings **w)
 {
 	static const struct {
 		const char *driver, *vbox;
-	} formats[] = { { "vdi", "VDI" }, { "vmdk", "VMDK" }, { "vpc", "VHD" } };
-	struct uuid_probe p = { "" };
-	struct vimg_emit em = { probe_str, probe_u64, probe_i64, probe_bool,
-				probe_begin, probe_end, &p };
+	} formats[] = {{"vdi", "VDI"}, {"vmdk", "VMDK"}, {"vpc", "VHD"}};
+	struct uuid_probe p = {""};
+	struct vimg_emit em = {probe_str,   probe_u64, probe_i64, probe_bool,
+			       probe_begin, probe_end, &p};
 	struct vimg_image *img = NULL;
 	char *path = NULL;
 
@@ -79,8 +86,10 @@ static void disk_identity(struct vimg_vm *vm, struct medium *md, struct vimg_war
 		if (md->format)
 			vimg_image_info(img, &em, NULL);
 		if (!md->format)
-			warnings_add(w, md->d->node, "VirtualBox does not run %s disks: \"%s\" is "
-				     "registered as VDI", vimg_image_format(img), md->d->file);
+			warnings_add(w, md->d->node,
+				     "VirtualBox does not run %s disks: \"%s\" is "
+				     "registered as VDI",
+				     vimg_image_format(img), md->d->file);
 	}
 	vimg_image_close(img, NULL);
 	free(path);
@@ -96,25 +105,20 @@ static void disk_identity(struct vimg_vm *vm, struct medium *md, struct vimg_war
 		id_guid_random(u);
 		id_guid_format(u, false, t);
 		snprintf(md->uuid, sizeof(md->uuid), "{%s}", t);
-		warnings_add(w, md->d->node, "\"%s\" has no UUID vimg can read: VirtualBox may "
-			     "refuse it until it is attached again", md->d->file);
+		warnings_add(w, md->d->node,
+			     "\"%s\" has no UUID vimg can read: VirtualBox may "
+			     "refuse it until it is attached again",
+			     md->d->file);
 	}
-}
-
-static const struct vimg_vm_controller *controller_of(const struct vimg_vm *vm,
-						      const struct vimg_vm_disk *d)
-{
-	for (size_t i = 0; d->controller && i < vm->n_ctrls; i++)
-		if (!strcasecmp(vm->ctrls[i].id, d->controller))
-			return &vm->ctrls[i];
-	return NULL;
 }
 
 /* The highest port each VirtualBox controller takes. */
 static unsigned max_ports(const char *type)
 {
-	return !strcmp(type, "PIIX4") ? 2 : !strcmp(type, "AHCI") ? 30
-		: !strcmp(type, "LsiLogic") || !strcmp(type, "BusLogic") ? 16 : 255;
+	return !strcmp(type, "PIIX4")					? 2
+	       : !strcmp(type, "AHCI")					? 30
+	       : !strcmp(type, "LsiLogic") || !strcmp(type, "BusLogic") ? 16
+									: 255;
 }
 
 /*
@@ -125,15 +129,16 @@ static unsigned max_ports(const char *type)
 static void place(struct vimg_vm *vm, struct medium *md, size_t n, struct vimg_warnings **w)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct vimg_vm_controller *c = controller_of(vm, md[i].d);
+		const struct vimg_vm_controller *c = vm_controller_of(vm, md[i].d);
 		const struct vmmap_controller *back;
 		bool ide;
 
 		md[i].m = c ? vmmap_controller(c->type, c->model) : NULL;
 		if (!md[i].m || !md[i].m->vbox) {
-			warnings_add(w, md[i].d->node, "no VirtualBox controller for this %s: it is "
-				     "left out", md[i].d->kind == VIMG_DEV_FLOPPY ? "floppy drive"
-										 : "drive");
+			warnings_add(w, md[i].d->node,
+				     "no VirtualBox controller for this %s: it is "
+				     "left out",
+				     md[i].d->kind == VIMG_DEV_FLOPPY ? "floppy drive" : "drive");
 			md[i].m = NULL;
 			continue;
 		}
@@ -141,7 +146,7 @@ static void place(struct vimg_vm *vm, struct medium *md, size_t n, struct vimg_w
 		back = vmmap_controller_by_vbox(md[i].m->vbox);
 		for (size_t j = 0; j < i && back; j++)
 			if (md[j].d->controller && !strcasecmp(md[j].d->controller, c->id))
-				back = NULL;	/* said with its first drive */
+				back = NULL; /* said with its first drive */
 		if (back && c->model && back->model && strcasecmp(c->model, back->model))
 			warnings_add(w, c->id, "%s becomes VirtualBox's %s (read back as %s)",
 				     c->model, md[i].m->vbox, back->model);
@@ -152,15 +157,19 @@ static void place(struct vimg_vm *vm, struct medium *md, size_t n, struct vimg_w
 			    md[j].port != md[i].port || md[j].device != md[i].device)
 				continue;
 			md[i].port++;
-			j = (size_t)-1;	/* look again from the first */
+			j = (size_t)-1; /* look again from the first */
 		}
-		if (ide ? md[i].port > 1 || md[i].device > 1 : md[i].port >= max_ports(md[i].m->vbox)) {
-			warnings_add(w, md[i].d->node, "VirtualBox's %s controller has no room for it: "
-				     "it is left out", md[i].m->vbox);
+		if (ide ? md[i].port > 1 || md[i].device > 1
+			: md[i].port >= max_ports(md[i].m->vbox)) {
+			warnings_add(w, md[i].d->node,
+				     "VirtualBox's %s controller has no room for it: "
+				     "it is left out",
+				     md[i].m->vbox);
 			md[i].m = NULL;
 		} else if (!ide && md[i].port != md[i].d->unit) {
-			warnings_add(w, md[i].d->node, "moves to port %u of VirtualBox's %s controller",
-				     md[i].port, md[i].m->vbox);
+			warnings_add(w, md[i].d->node,
+				     "moves to port %u of VirtualBox's %s controller", md[i].port,
+				     md[i].m->vbox);
 		}
 	}
 }
@@ -177,11 +186,13 @@ static bool write_registry(xmlTextWriterPtr x, struct medium *md, size_t n)
 			if (!md[i].m || !md[i].uuid[0] || (md[i].d->kind == VIMG_DEV_CDROM) != dvd)
 				continue;
 			if (!open)
-				W(xmlTextWriterStartElement(x, BAD_CAST(dvd ? "DVDImages" : "HardDisks")));
+				W(xmlTextWriterStartElement(
+				    x, BAD_CAST(dvd ? "DVDImages" : "HardDisks")));
 			open = true;
 			W(xmlTextWriterStartElement(x, BAD_CAST(dvd ? "Image" : "HardDisk")));
 			W(xmlTextWriterWriteAttribute(x, BAD_CAST "uuid", BAD_CAST md[i].uuid));
-			W(xmlTextWriterWriteAttribute(x, BAD_CAST "location", BAD_CAST md[i].d->file));
+			W(xmlTextWriterWriteAttribute(x, BAD_CAST "location",
+						      BAD_CAST md[i].d->file));
 			if (!dvd) {
 				const char *mode = md[i].d->mode ? md[i].d->mode : "";
 
@@ -190,11 +201,12 @@ static bool write_registry(xmlTextWriterPtr x, struct medium *md, size_t n)
 				/* Independent disks stay out of snapshots: VirtualBox's
 				 * Writethrough; nonpersistent ones are Immutable. */
 				W(xmlTextWriterWriteAttribute(
-					x, BAD_CAST "type",
-					BAD_CAST(!strcasecmp(mode, "independent-persistent") ? "Writethrough"
-						 : !strcasecmp(mode, "independent-nonpersistent")
-							 ? "Immutable"
-							 : "Normal")));
+				    x, BAD_CAST "type",
+				    BAD_CAST(!strcasecmp(mode, "independent-persistent")
+						 ? "Writethrough"
+					     : !strcasecmp(mode, "independent-nonpersistent")
+						 ? "Immutable"
+						 : "Normal")));
 			}
 			W(xmlTextWriterEndElement(x));
 		}
@@ -234,13 +246,15 @@ static bool write_storage(xmlTextWriterPtr x, struct medium *md, size_t n)
 				continue;
 			W(xmlTextWriterStartElement(x, BAD_CAST "AttachedDevice"));
 			W(xmlTextWriterWriteAttribute(
-				x, BAD_CAST "type",
-				BAD_CAST(md[j].d->kind == VIMG_DEV_CDROM ? "DVD" : "HardDisk")));
+			    x, BAD_CAST "type",
+			    BAD_CAST(md[j].d->kind == VIMG_DEV_CDROM ? "DVD" : "HardDisk")));
 			W(xmlTextWriterWriteFormatAttribute(x, BAD_CAST "port", "%u", md[j].port));
-			W(xmlTextWriterWriteFormatAttribute(x, BAD_CAST "device", "%u", md[j].device));
+			W(xmlTextWriterWriteFormatAttribute(x, BAD_CAST "device", "%u",
+							    md[j].device));
 			if (md[j].uuid[0]) {
 				W(xmlTextWriterStartElement(x, BAD_CAST "Image"));
-				W(xmlTextWriterWriteAttribute(x, BAD_CAST "uuid", BAD_CAST md[j].uuid));
+				W(xmlTextWriterWriteAttribute(x, BAD_CAST "uuid",
+							      BAD_CAST md[j].uuid));
 				W(xmlTextWriterEndElement(x));
 			}
 			W(xmlTextWriterEndElement(x));
@@ -266,27 +280,32 @@ static bool write_nics(xmlTextWriterPtr x, struct vimg_vm *vm, struct vimg_warni
 		snprintf(key, sizeof(key), "ethernet%u", n->index);
 		if (i >= 8) {
 			/* The ICH9 chipset takes 36, PIIX3 (the default) 8. */
-			warnings_add(w, key, "VirtualBox's PIIX3 machine has 8 network adapters: "
+			warnings_add(w, key,
+				     "VirtualBox's PIIX3 machine has 8 network adapters: "
 				     "this one is left out");
 			continue;
 		}
 		if (!m)
-			warnings_add(w, key, "NIC model \"%s\" is unknown to VirtualBox: 82540EM "
-				     "(e1000)", n->model);
+			warnings_add(w, key,
+				     "NIC model \"%s\" is unknown to VirtualBox: 82540EM "
+				     "(e1000)",
+				     n->model);
 		else if (back && strcasecmp(back->vmx, m->vmx))
-			warnings_add(w, key, "NIC model %s becomes VirtualBox's %s (read back as %s)",
+			warnings_add(w, key,
+				     "NIC model %s becomes VirtualBox's %s (read back as %s)",
 				     m->vmx, m->vbox, back->vmx);
 		if (!n->mac || !id_mac_parse(n->mac, mac)) {
 			/* VirtualBox's own range, as it generates them. */
 			mac[0] = 0x08, mac[1] = 0x00, mac[2] = 0x27;
 			id_random_bytes(mac + 3, 3);
-			warnings_add(w, key, "no MAC address yet: VirtualBox's %02X:%02X:%02X:%02X:"
-				     "%02X:%02X is given", mac[0], mac[1], mac[2], mac[3], mac[4],
-				     mac[5]);
+			warnings_add(w, key,
+				     "no MAC address yet: VirtualBox's %02X:%02X:%02X:%02X:"
+				     "%02X:%02X is given",
+				     mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		}
 		snprintf(text, sizeof(text), "%02X%02X%02X%02X%02X%02X", mac[0], mac[1], mac[2],
 			 mac[3], mac[4], mac[5]);
-		if (n->network || n->connection)
+		if (n->network || (n->connection && strcasecmp(n->connection, "nat")))
 			warnings_add(w, key, "the network \"%s\" becomes VirtualBox's NAT",
 				     n->network ? n->network : n->connection);
 		W(xmlTextWriterStartElement(x, BAD_CAST "Adapter"));
@@ -295,7 +314,8 @@ static bool write_nics(xmlTextWriterPtr x, struct vimg_vm *vm, struct vimg_warni
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "MACAddress", BAD_CAST text));
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "cable",
 					      BAD_CAST(n->start_connected ? "true" : "false")));
-		W(xmlTextWriterWriteAttribute(x, BAD_CAST "type", BAD_CAST(m ? m->vbox : "82540EM")));
+		W(xmlTextWriterWriteAttribute(x, BAD_CAST "type",
+					      BAD_CAST(m ? m->vbox : "82540EM")));
 		W(xmlTextWriterWriteElement(x, BAD_CAST "NAT", NULL));
 		W(xmlTextWriterEndElement(x));
 	}
@@ -336,7 +356,7 @@ static bool write_other(xmlTextWriterPtr x, struct vimg_vm *vm, struct vimg_warn
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "enabled", BAD_CAST "true"));
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "enabledOut", BAD_CAST "true"));
 		W(xmlTextWriterEndElement(x));
-		if (vm->sound_model)
+		if (vm->sound_model && strcasecmp(vm->sound_model, "hdaudio"))
 			warnings_add(w, "sound.virtualDev", "sound card %s becomes Intel HD Audio",
 				     vm->sound_model);
 	}
@@ -365,8 +385,10 @@ static bool write_hardware(xmlTextWriterPtr x, struct vimg_vm *vm, struct medium
 		cpus = 64;
 	}
 	if (vm->cores_per_socket > 1)
-		warnings_add(w, "cpuid.coresPerSocket", "VirtualBox has no CPU topology: the guest "
-			     "sees %u single-core sockets", cpus);
+		warnings_add(w, "cpuid.coresPerSocket",
+			     "VirtualBox has no CPU topology: the guest "
+			     "sees %u single-core sockets",
+			     cpus);
 	W(xmlTextWriterStartElement(x, BAD_CAST "CPU"));
 	W(xmlTextWriterWriteFormatAttribute(x, BAD_CAST "count", "%u", cpus));
 	W(xmlTextWriterEndElement(x));
@@ -384,7 +406,8 @@ static bool write_hardware(xmlTextWriterPtr x, struct vimg_vm *vm, struct medium
 		W(xmlTextWriterEndElement(x));
 		/* VirtualBox keeps Secure Boot in its .nvram, which vimg does not write. */
 		if (vm->secure_boot)
-			warnings_add(w, "uefi.secureBoot.enabled", "VirtualBox enables Secure Boot "
+			warnings_add(w, "uefi.secureBoot.enabled",
+				     "VirtualBox enables Secure Boot "
 				     "in its own variable store: it starts disabled");
 	}
 	ok = ok && write_nics(x, vm, w) && write_other(x, vm, w) && write_storage(x, md, n);
@@ -425,11 +448,10 @@ static int vbox_save(struct vimg_vm *vm, const char *path, struct vimg_warnings 
 		     struct vimg_error *err)
 {
 	struct medium *md = calloc(vm->n_disks + 1, sizeof(*md));
-	xmlBufferPtr buf = md ? xmlBufferCreate() : NULL;
-	xmlTextWriterPtr x = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
+	xmlBufferPtr buf = NULL;
+	xmlTextWriterPtr x = md ? xmlvm_writer(&buf) : NULL;
 	bool ok = x != NULL;
 	size_t n = 0;
-	int rc;
 
 	for (size_t i = 0; ok && i < vm->n_disks; i++) {
 		const struct vimg_vm_disk *d = &vm->disks[i];
@@ -454,25 +476,15 @@ static int vbox_save(struct vimg_vm *vm, const char *path, struct vimg_warnings 
 	if (ok)
 		place(vm, md, n, w);
 	if (x) {
-		W(xmlTextWriterSetIndent(x, 1));
-		W(xmlTextWriterSetIndentString(x, BAD_CAST "  "));
 		W(xmlTextWriterStartDocument(x, NULL, NULL, NULL));
 		W(xmlTextWriterStartElement(x, BAD_CAST "VirtualBox"));
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "xmlns",
 					      BAD_CAST "http://www.virtualbox.org/"));
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "version", BAD_CAST "1.19-linux"));
 		ok = ok && write_machine(x, vm, md, n, w);
-		W(xmlTextWriterEndDocument(x));
-		xmlFreeTextWriter(x);
 	}
 	free(md);
-	if (!ok) {
-		xmlBufferFree(buf);
-		return vimg_error_set(err, VIMG_ENOMEM, "vbox: writing %s: out of memory", path);
-	}
-	rc = file_replace(path, xmlBufferContent(buf), (size_t)xmlBufferLength(buf), err);
-	xmlBufferFree(buf);
-	return rc;
+	return xmlvm_save(x, buf, ok, path, "vbox", err);
 }
 
 /* The root element, with either namespace VirtualBox has written. */
@@ -482,15 +494,15 @@ static int vbox_probe(const struct vimg_probe *p)
 		return 0;
 	return memmem(p->head, p->head_len, "http://www.virtualbox.org/", 26) ||
 		       memmem(p->head, p->head_len, "http://www.innotek.de/VirtualBox-settings", 41)
-		       ? 90
-		       : 0;
+		   ? 90
+		   : 0;
 }
 
 const struct vimg_codec vimg_codec_vbox = {
-	.name = "vbox",
-	.description = "VirtualBox machine settings (.vbox)",
-	.extensions = vbox_ext,
-	.probe = vbox_probe,
-	.load = vbox_load,
-	.save = vbox_save,
+    .name = "vbox",
+    .description = "VirtualBox machine settings (.vbox)",
+    .extensions = vbox_ext,
+    .probe = vbox_probe,
+    .load = vbox_load,
+    .save = vbox_save,
 };

@@ -81,15 +81,6 @@ static const char *ensure_controller(struct vimg_vm *vm, enum vimg_controller_ty
 	return vm->ctrls[vm->n_ctrls++].id;
 }
 
-static const struct vimg_vm_controller *controller_of(const struct vimg_vm *vm,
-						      const struct vimg_vm_disk *d)
-{
-	for (size_t i = 0; d->controller && i < vm->n_ctrls; i++)
-		if (!strcasecmp(vm->ctrls[i].id, d->controller))
-			return &vm->ctrls[i];
-	return NULL;
-}
-
 /* Disks and CD-ROMs onto one controller the guest boots from. */
 static int move_disks(struct vimg_vm *vm, const char *bus, struct vimg_warnings **w,
 		      struct vimg_error *err)
@@ -110,7 +101,7 @@ static int move_disks(struct vimg_vm *vm, const char *bus, struct vimg_warnings 
 		return -1;
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		struct vimg_vm_disk *d = &vm->disks[i];
-		const struct vimg_vm_controller *c = controller_of(vm, d);
+		const struct vimg_vm_controller *c = vm_controller_of(vm, d);
 		char node[32];
 
 		if (d->kind == VIMG_DEV_FLOPPY)

@@ -122,6 +122,8 @@ int registry_codec_probe(const char *path, const struct vimg_codec **out,
 /* ---- model helpers (vm.c) ------------------------------------------------- */
 
 bool vm_valid(const struct vimg_vm *vm);
+/* What a reader does last: the per-disk and per-NIC dirty bits (ENOMEM only). */
+int vm_loaded(struct vimg_vm *vm, struct vimg_error *err);
 /* Replace *field with a copy of value (NULL clears); ENOMEM only. */
 int vm_set_str(char **field, const char *value, struct vimg_error *err);
 int vm_add_extra(struct vm_kv **v, size_t *n, const char *key, const char *value,
@@ -132,6 +134,9 @@ int vm_grow(void **arr, size_t n, size_t elem, const char *fmt, struct vimg_erro
 /* Path of a file the VM names (relative to its folder), under its path
  * policy; malloc'd. */
 int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vimg_error *err);
+/* The controller a disk hangs off, or NULL (floppies, or a dangling id). */
+const struct vimg_vm_controller *vm_controller_of(const struct vimg_vm *vm,
+						  const struct vimg_vm_disk *d);
 void vm_snapshots_clear(struct vimg_vm *vm);
 void vm_snapshot_free(struct vm_snapshot *s);
 /* VIMG_EBUSY naming why, when the VM looks running or suspended (a .lck, a
