@@ -267,7 +267,9 @@ static void report_dropped(struct vimg_vm *src, const struct target *t,
 	if (src->suspend)
 		warnings_add(w, "checkpoint.vmState", "the saved state is not carried: the VM "
 			     "boots as after a power loss");
-	if (t->vmware)
+	/* A .vmx converted to VMware keeps its own keys; a VM from elsewhere is
+	 * written afresh (vmx_render_new), without its extra keys. */
+	if (t->vmware && src->vmx_doc)
 		return;
 	/* Keys of the .vmx format itself are no settings of the VM. */
 	size_t n = 0;
@@ -283,9 +285,9 @@ static void report_dropped(struct vimg_vm *src, const struct target *t,
 					      "%s%s", n > 1 ? ", " : "", k);
 	}
 	if (n)
-		warnings_add(w, "extra keys", "%zu VMware setting%s with no %s equivalent %s not "
-			     "carried: %s%s", n, n == 1 ? "" : "s", t->name, n == 1 ? "is" : "are",
-			     list, n > 8 ? ", ..." : "");
+		warnings_add(w, "extra keys", "%zu %s setting%s with no %s equivalent %s not "
+			     "carried: %s%s", n, src->codec->name, n == 1 ? "" : "s", t->name,
+			     n == 1 ? "is" : "are", list, n > 8 ? ", ..." : "");
 	if (src->hw_version)
 		warnings_add(w, "virtualHW.version", "VMware's hardware version %u has no "
 			     "meaning for %s", src->hw_version, t->name);
