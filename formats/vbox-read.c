@@ -25,8 +25,9 @@
 #include "xmlvm.h"
 
 #define VBOX_MAX_BYTES (4u << 20)
-/* Differencing images and snapshots nest; VirtualBox itself has no limit. */
-#define VBOX_MAX_DEPTH 256
+/* Differencing images and snapshots nest; VirtualBox itself sets no limit,
+ * libxml2 refuses documents nested deeper than 256 elements. */
+#define VBOX_MAX_DEPTH 200
 #define VBOX_MAX_MEDIA 4096
 
 static const char *const namespaces[] = {

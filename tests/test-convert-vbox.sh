@@ -114,4 +114,36 @@ qemu-img compare -q b/chain/chain-000003.vmdk vmdk-chain/chain.vmdk || fail "-O 
 "$VIMG" inspect --output=json vb-esx-efi/esx-efi.vbox >back.json || fail "inspect the .vbox"
 [ "$(json_get back.json "(d['vm']['firmware'], d['vm']['cpus'], len(d['problems']))")" = \
 	"('efi', 2, 0)" ] || fail "the .vbox reads back otherwise: $(cat back.json)"
+# Bad files get one clear error naming the format: not XML, another root,
+# media nested past the bound, entities that would expand to 100 MB.
+printf '<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19"><Machine' >bad.vbox
+expect_status 1 "$VIMG" inspect bad.vbox
+grep -q 'vbox: .*bad.vbox is not well-formed XML' err || fail "truncated: $(cat err)"
+printf '<VirtualBox xmlns="urn:other" version="1.19"><Machine name="x"/></VirtualBox>\n' >bad.vbox
+expect_status 1 "$VIMG" inspect bad.vbox
+python3 - <<'EOF2'
+n = 230
+open("deep.vbox", "w").write(
+    '<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">'
+    '<Machine uuid="{00000000-0000-4000-8000-000000000001}" name="d" OSType="Other">'
+    '<MediaRegistry><HardDisks>' +
+    ''.join('<HardDisk uuid="{00000000-0000-4000-8000-%012d}" location="d%d.vdi" format="VDI">'
+            % (i, i) for i in range(n)) + '</HardDisk>' * n +
+    '</HardDisks></MediaRegistry><Hardware><Memory RAMSize="64"/></Hardware></Machine>'
+    '</VirtualBox>\n')
+ents, prev = '<!ENTITY a "aaaaaaaaaa">', "a"
+for e in "bcdefgh":  # &h; would be 10^8 characters
+    ents, prev = ents + '<!ENTITY %s "%s">' % (e, ("&%s;" % prev) * 10), e
+open("ent.vbox", "w").write(
+    '<?xml version="1.0"?><!DOCTYPE VirtualBox [' + ents + ']>'
+    '<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">'
+    '<Machine uuid="{00000000-0000-4000-8000-000000000001}" name="x" OSType="Other">'
+    '<Description>&h;</Description><Hardware><Memory RAMSize="64"/></Hardware></Machine>'
+    '</VirtualBox>\n')
+EOF2
+expect_status 1 "$VIMG" inspect deep.vbox
+grep -q 'vbox: <MediaRegistry>: differencing images nest deeper than 200' err ||
+	fail "deep media tree: $(cat err)"
+expect_status 1 "$VIMG" inspect ent.vbox
+grep -q 'vbox: .*ent.vbox is not well-formed XML' err || fail "entity expansion: $(cat err)"
 echo "PASS: VMware bundles to VirtualBox"
