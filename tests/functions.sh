@@ -65,6 +65,10 @@ tmpdir() {
 	cleanup_fn rm -rf "$TMPD"
 }
 
+# sums DIR: the SHA-256 of every file below DIR, sorted: compare it before and
+# after a command to see that the folder was left untouched.
+sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
+
 # sha256_unchanged FILE CMD [ARGS...]: run CMD (its status is ignored) and fail
 # if FILE's SHA-256 or size changed.
 sha256_unchanged() {

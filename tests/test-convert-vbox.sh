@@ -13,7 +13,6 @@ requires python3 --version
 tmpdir
 make_bundles "$TMPD/b"
 cd "$TMPD"
-sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
 
 for vm in ws-bios esx-efi chain branch; do
 	before=$(sums b/$vm)
