@@ -65,6 +65,16 @@ tmpdir() {
 	cleanup_fn rm -rf "$TMPD"
 }
 
+# same_disks FILE WHAT: each line of FILE names a disk and its conversion;
+# qemu-img must see the same contents, and the conversion pass its check.
+same_disks() {
+	[ -s "$1" ] || fail "$2: no disk to compare"
+	while read -r _from _to; do
+		qemu-img compare -q "$_from" "$_to" || fail "$2: $_to differs from $_from"
+		peer_check "$_to"
+	done <"$1"
+}
+
 # sums DIR: the SHA-256 of every file below DIR, sorted: compare it before and
 # after a command to see that the folder was left untouched.
 sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }

@@ -82,11 +82,7 @@ for c in findall(hw, "StorageControllers/StorageController"):
     check(c.get("type") in ("AHCI", "PIIX4", "LsiLogic", "LsiLogicSas", "BusLogic", "NVMe",
                             "VirtioSCSI"), "controller type " + c.get("type"))
 EOF
-	[ -s pairs ] || fail "$vm: no disk to compare"
-	while read -r from to; do
-		qemu-img compare -q "$from" "$to" || fail "$vm: $to differs from $from"
-		peer_check "$to"
-	done <pairs
+	same_disks pairs "$vm"
 	[ "$(sums b/$vm)" = "$before" ] || fail "$vm: converting changed the bundle"
 done
 

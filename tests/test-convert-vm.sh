@@ -77,11 +77,7 @@ disks = [d for d in src["devices"] if d["kind"] == "disk" and d.get("file")]
 for d, g in zip(disks, dom.findall("devices/disk[@device='disk']")):
     print(os.path.join(sys.argv[3], d["file"]), g.find("source").get("file"))
 EOF
-	[ -s pairs ] || fail "$vm: no disk to compare"
-	while read -r from to; do
-		qemu-img compare -q "$from" "$to" || fail "$vm: $to differs from $from"
-		peer_check "$to"
-	done <pairs
+	same_disks pairs "$vm"
 	[ "$(sums b/$vm)" = "$before" ] || fail "$vm: converting changed the bundle"
 done
 
