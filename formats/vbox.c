@@ -65,12 +65,17 @@ static void probe_end(void *o)
 	(void)o;
 }
 
-/* The UUID stored in a converted disk, and VirtualBox's name of its format. */
+/* The UUID stored in a converted disk, and VirtualBox's name of its format.
+ * Only VDI's header and VMDK's ddb.uuid.image are known to be read by
+ * VirtualBox as vimg reads them; VHD, VHDX and QCOW disks get a UUID of
+ * their own in the registry, and a warning. */
 static void disk_identity(struct vimg_vm *vm, struct medium *md, struct vimg_warnings **w)
 {
 	static const struct {
 		const char *driver, *vbox;
-	} formats[] = {{"vdi", "VDI"}, {"vmdk", "VMDK"}, {"vpc", "VHD"}};
+		bool uuid;
+	} formats[] = {{"vdi", "VDI", true},	{"vmdk", "VMDK", true}, {"vhd", "VHD", false},
+		       {"vhdx", "VHDX", false}, {"qcow2", "QCOW", false}};
 	struct uuid_probe p = {""};
 	struct vimg_emit em = {probe_str,   probe_u64, probe_i64, probe_bool,
 			       probe_begin, probe_end, &p};
@@ -80,11 +85,13 @@ static void disk_identity(struct vimg_vm *vm, struct medium *md, struct vimg_war
 	md->format = NULL;
 	if (vm_resolve(vm, md->d->file, &path, NULL) == 0 &&
 	    vimg_image_open(path, NULL, 0, &img, NULL) == 0) {
-		for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-			if (!strcmp(vimg_image_format(img), formats[i].driver))
-				md->format = formats[i].vbox;
-		if (md->format)
-			vimg_image_info(img, &em, NULL);
+		for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+			if (strcmp(vimg_image_format(img), formats[i].driver))
+				continue;
+			md->format = formats[i].vbox;
+			if (formats[i].uuid)
+				vimg_image_info(img, &em, NULL);
+		}
 		if (!md->format)
 			warnings_add(w, md->d->node,
 				     "VirtualBox does not run %s disks: \"%s\" is "
@@ -106,8 +113,8 @@ static void disk_identity(struct vimg_vm *vm, struct medium *md, struct vimg_war
 		id_guid_format(u, false, t);
 		snprintf(md->uuid, sizeof(md->uuid), "{%s}", t);
 		warnings_add(w, md->d->node,
-			     "\"%s\" has no UUID vimg can read: VirtualBox may "
-			     "refuse it until it is attached again",
+			     "vimg cannot tell which UUID VirtualBox finds in \"%s\": "
+			     "VirtualBox may refuse it until it is attached again",
 			     md->d->file);
 	}
 }
