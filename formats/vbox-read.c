@@ -522,8 +522,9 @@ static int64_t time_us(const char *stamp)
 {
 	struct tm tm = {0};
 
-	if (!stamp || sscanf(stamp, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			     &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	/* Widths bound every field, so the product below cannot overflow. */
+	if (!stamp || sscanf(stamp, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+			     &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
