@@ -426,13 +426,20 @@ static int read_ports(struct reader *r, const xmlNode *list, enum vimg_port_kind
 	return rc;
 }
 
-static void read_firmware(struct vimg_vm *vm, const xmlNode *fw)
+/* The firmware type, the path of VirtualBox's variable store (inspect and
+ * convert say what they make of it); its settings are kept as extra keys. */
+static int read_firmware(struct reader *r, const xmlNode *fw)
 {
-	char *type = xmlvm_attr(fw, "type");
+	char *type = xmlvm_attr(fw, "type"), *nvram = xmlvm_attr(xmlvm_child(fw, "NVRAM"), "path");
+	int rc = nvram ? vm_set_str(&r->vm->nvram, nvram, r->err) : 0;
 
 	if (type)
-		vm->firmware = !strncmp(type, "EFI", 3) ? VIMG_FIRMWARE_EFI : VIMG_FIRMWARE_BIOS;
+		r->vm->firmware = !strncmp(type, "EFI", 3) ? VIMG_FIRMWARE_EFI : VIMG_FIRMWARE_BIOS;
+	if (!rc && fw->children)
+		rc = keep_element(r, (const char *)fw->parent->name, fw);
 	xmlFree(type);
+	xmlFree(nvram);
+	return rc;
 }
 
 static void read_usb(struct vimg_vm *vm, const xmlNode *usb)
@@ -463,16 +470,9 @@ static int read_hardware(struct reader *r, const xmlNode *hw)
 			vm->cpus = attr_uint(c, "count", 1, 4096);
 		} else if (xmlvm_named(c, "Memory")) {
 			vm->memory_mb = attr_uint(c, "RAMSize", 0, 1u << 30);
-		} else if (xmlvm_named(c, "Firmware")) {
-			read_firmware(vm, c);
-		} else if (xmlvm_named(c, "BIOS") && xmlvm_child(c, "NVRAM")) {
-			char *p = xmlvm_attr(xmlvm_child(c, "NVRAM"), "path");
-
-			/* VirtualBox's own store: inspect and convert say what they make of it. */
-			rc = p ? vm_set_str(&vm->nvram, p, r->err) : 0;
-			xmlFree(p);
-			if (!rc)
-				rc = keep_element(r, "Hardware", c);
+		} else if (xmlvm_named(c, "Firmware") || xmlvm_named(c, "BIOS")) {
+			/* <Firmware type=...> up to 1.19 beside <BIOS>, one element since. */
+			rc = read_firmware(r, c);
 		} else if (xmlvm_named(c, "Network")) {
 			for (const xmlNode *a = c->children; a && !rc; a = a->next)
 				if (xmlvm_named(a, "Adapter") && attr_true(a, "enabled", false))
@@ -509,7 +509,7 @@ static int read_platform(struct reader *r, const xmlNode *pf)
 		if (xmlvm_named(c, "CPU"))
 			r->vm->cpus = attr_uint(c, "count", 1, 4096);
 		else if (xmlvm_named(c, "Firmware"))
-			read_firmware(r->vm, c);
+			rc = read_firmware(r, c);
 		else if (c->type == XML_ELEMENT_NODE)
 			rc = keep_element(r, "Platform", c);
 	}
