@@ -18,9 +18,8 @@
 #include <sys/stat.h>
 
 #include <libxml/parser.h>
-#include <libxml/tree.h>
 
-#include "vm.h"
+#include "xmlvm.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 
@@ -70,12 +69,7 @@ static char *value(const xmlNode *n, const char *path)
 
 static unsigned number(const xmlNode *n, const char *path, unsigned dflt, unsigned max)
 {
-	char *v = value(n, path), *end;
-	unsigned long x = v ? strtoul(v, &end, 10) : 0;
-	bool ok = v && end != v && !*end && x <= max;
-
-	xmlFree(v);
-	return ok ? (unsigned)x : dflt;
+	return xmlvm_uint(value(n, path), dflt, max);
 }
 
 /* What the manifest says instance guid (from "_guid_") is; the emulated
@@ -289,12 +283,8 @@ static int hyperv_xml_load(struct vimg_vm *vm, const char *path, struct vimg_err
 	}
 	rc = read_config(vm, cfg, err);
 	xmlFreeDoc(doc);
-	if (!rc) {
-		vm->disk_dirty = calloc(vm->n_disks + 1, sizeof(bool));
-		vm->nic_dirty = calloc(vm->n_nics + 1, sizeof(bool));
-		if (!vm->disk_dirty || !vm->nic_dirty)
-			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	}
+	if (!rc)
+		rc = vm_loaded(vm, err);
 	return rc ? vimg_error_prefix(err, "%s", path) : 0;
 }
 

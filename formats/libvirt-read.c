@@ -14,37 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
-#include "vm.h"
 #include "vmmap.h"
+#include "xmlvm.h"
 
 #define DOMAIN_MAX_BYTES (1u << 20)
-
-static bool named(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-		if (named(c, name))
-			return c;
-	return NULL;
-}
-
-/* An attribute or the text of an element, malloc'd by libxml2. */
-static char *attr(const xmlNode *n, const char *name)
-{
-	return n ? (char *)xmlGetProp(n, BAD_CAST name) : NULL;
-}
-
-static char *text(const xmlNode *n)
-{
-	return n ? (char *)xmlNodeGetContent(n) : NULL;
-}
 
 static int set_xml(char **field, char *v, struct vimg_error *err)
 {
@@ -66,7 +39,7 @@ static int memory_mb(const xmlNode *n, uint64_t *mb, struct vimg_error *err)
 		{ "GB", 1000000000 }, { "G", 1 << 30 },	  { "GiB", 1 << 30 },
 		{ "T", 1ull << 40 }, { "TiB", 1ull << 40 },
 	};
-	char *u = attr(n, "unit"), *v = text(n), *end;
+	char *u = xmlvm_attr(n, "unit"), *v = xmlvm_text(n), *end;
 	unsigned long long x = v ? strtoull(v, &end, 10) : 0;
 	uint64_t scale = 0;
 
@@ -116,8 +89,8 @@ static int bus_controller(struct vimg_vm *vm, size_t b, const char *model, char 
 static int read_disk(struct vimg_vm *vm, const xmlNode *n, const char *scsi_model,
 		     unsigned *units, struct vimg_error *err)
 {
-	char *device = attr(n, "device"), *bus = attr(child(n, "target"), "bus");
-	char *file = attr(child(n, "source"), "file"), id[16], node[32];
+	char *device = xmlvm_attr(n, "device"), *bus = xmlvm_attr(xmlvm_child(n, "target"), "bus");
+	char *file = xmlvm_attr(xmlvm_child(n, "source"), "file"), id[16], node[32];
 	enum vimg_device_kind kind = !device || !strcmp(device, "disk") ? VIMG_DEV_DISK
 				     : !strcmp(device, "cdrom")	     ? VIMG_DEV_CDROM
 				     : !strcmp(device, "floppy")     ? VIMG_DEV_FLOPPY
@@ -164,8 +137,10 @@ static enum vimg_mac_type mac_type(const char *mac)
 
 static int read_nic(struct vimg_vm *vm, const xmlNode *n, struct vimg_error *err)
 {
-	char *mac = attr(child(n, "mac"), "address"), *model = attr(child(n, "model"), "type");
-	char *net = attr(child(n, "source"), "network"), *link = attr(child(n, "link"), "state");
+	char *mac = xmlvm_attr(xmlvm_child(n, "mac"), "address");
+	char *model = xmlvm_attr(xmlvm_child(n, "model"), "type");
+	char *net = xmlvm_attr(xmlvm_child(n, "source"), "network");
+	char *link = xmlvm_attr(xmlvm_child(n, "link"), "state");
 	const struct vmmap_nic *m = vmmap_nic_by_libvirt(model);
 	int rc = vm_grow((void **)&vm->nics, vm->n_nics, sizeof(*vm->nics), "libvirt", err);
 
@@ -195,11 +170,11 @@ static int read_devices(struct vimg_vm *vm, const xmlNode *devs, struct vimg_err
 	for (const xmlNode *c = devs ? devs->children : NULL; c && !rc; c = c->next) {
 		char *type;
 
-		if (!named(c, "controller"))
+		if (!xmlvm_named(c, "controller"))
 			continue;
-		type = attr(c, "type");
+		type = xmlvm_attr(c, "type");
 		if (type && !strcmp(type, "scsi") && !scsi_model) {
-			char *model = attr(c, "model");
+			char *model = xmlvm_attr(c, "model");
 			const struct vmmap_controller *m = vmmap_controller_by_libvirt(model);
 
 			scsi_model = m && m->model ? strdup(m->model) : NULL;
@@ -208,18 +183,18 @@ static int read_devices(struct vimg_vm *vm, const xmlNode *devs, struct vimg_err
 		xmlFree(type);
 	}
 	for (const xmlNode *c = devs ? devs->children : NULL; c && !rc; c = c->next) {
-		if (named(c, "disk"))
+		if (xmlvm_named(c, "disk"))
 			rc = read_disk(vm, c, scsi_model, units, err);
-		else if (named(c, "interface"))
+		else if (xmlvm_named(c, "interface"))
 			rc = read_nic(vm, c, err);
-		else if (named(c, "serial") &&
+		else if (xmlvm_named(c, "serial") &&
 			 !(rc = vm_grow((void **)&vm->ports, vm->n_ports, sizeof(*vm->ports),
 					"libvirt", err)))
 			vm->ports[vm->n_ports] = (struct vimg_vm_port){
 				.kind = VIMG_PORT_SERIAL, .index = (unsigned)vm->n_ports,
 				.start_connected = true,
 			}, vm->n_ports++;
-		else if (named(c, "sound"))
+		else if (xmlvm_named(c, "sound"))
 			vm->sound = true;
 	}
 	free(scsi_model);
@@ -228,9 +203,10 @@ static int read_devices(struct vimg_vm *vm, const xmlNode *devs, struct vimg_err
 
 static int read_os(struct vimg_vm *vm, const xmlNode *os, struct vimg_error *err)
 {
-	char *fw = attr(os, "firmware"), *type = attr(child(os, "loader"), "type");
-	char *secure = attr(child(os, "loader"), "secure");
-	int rc = set_xml(&vm->nvram, text(child(os, "nvram")), err);
+	char *fw = xmlvm_attr(os, "firmware");
+	char *type = xmlvm_attr(xmlvm_child(os, "loader"), "type");
+	char *secure = xmlvm_attr(xmlvm_child(os, "loader"), "secure");
+	int rc = set_xml(&vm->nvram, xmlvm_text(xmlvm_child(os, "nvram")), err);
 
 	vm->firmware = (fw && !strcmp(fw, "efi")) || (type && !strcmp(type, "pflash"))
 			       ? VIMG_FIRMWARE_EFI
@@ -244,23 +220,19 @@ static int read_os(struct vimg_vm *vm, const xmlNode *os, struct vimg_error *err
 
 static int read_identity(struct vimg_vm *vm, const xmlNode *dom, struct vimg_error *err)
 {
-	const xmlNode *topo = child(child(dom, "cpu"), "topology");
-	char *uuid = text(child(dom, "uuid")), *vcpu = text(child(dom, "vcpu"));
-	char *cores = attr(topo, "cores");
-	int rc = set_xml(&vm->name, text(child(dom, "name")), err);
+	const xmlNode *topo = xmlvm_child(xmlvm_child(dom, "cpu"), "topology");
+	char *uuid = xmlvm_text(xmlvm_child(dom, "uuid"));
+	char *vcpu = xmlvm_text(xmlvm_child(dom, "vcpu"));
+	char *cores = xmlvm_attr(topo, "cores");
+	int rc = set_xml(&vm->name, xmlvm_text(xmlvm_child(dom, "name")), err);
 
 	if (!rc)
-		rc = set_xml(&vm->annotation, text(child(dom, "description")), err);
+		rc = set_xml(&vm->annotation, xmlvm_text(xmlvm_child(dom, "description")), err);
 	if (!rc && uuid) {
 		uint8_t u[16];
 		char s[48];
-		unsigned x[16];
 
-		if (sscanf(uuid, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x", &x[0], &x[1],
-			   &x[2], &x[3], &x[4], &x[5], &x[6], &x[7], &x[8], &x[9], &x[10], &x[11],
-			   &x[12], &x[13], &x[14], &x[15]) == 16) {
-			for (int i = 0; i < 16; i++)
-				u[i] = (uint8_t)x[i];
+		if (id_uuid_parse(uuid, u)) {
 			id_vmware_uuid_format(u, s);
 			rc = vm_set_str(&vm->uuid_bios, s, err);
 		}
@@ -268,8 +240,8 @@ static int read_identity(struct vimg_vm *vm, const xmlNode *dom, struct vimg_err
 	vm->cpus = vcpu && atoi(vcpu) > 0 && atoi(vcpu) <= 4096 ? (unsigned)atoi(vcpu) : 1;
 	vm->cores_per_socket = cores && atoi(cores) > 0 && atoi(cores) <= 4096 ? (unsigned)atoi(cores)
 									      : 1;
-	if (!rc && child(dom, "memory"))
-		rc = memory_mb(child(dom, "memory"), &vm->memory_mb, err);
+	if (!rc && xmlvm_child(dom, "memory"))
+		rc = memory_mb(xmlvm_child(dom, "memory"), &vm->memory_mb, err);
 	xmlFree(uuid);
 	xmlFree(vcpu);
 	xmlFree(cores);
@@ -279,8 +251,8 @@ static int read_identity(struct vimg_vm *vm, const xmlNode *dom, struct vimg_err
 /* <metadata><libosinfo:libosinfo><libosinfo:os id="..."/>, in the model's ids. */
 static int read_guest_os(struct vimg_vm *vm, const xmlNode *dom, struct vimg_error *err)
 {
-	const xmlNode *info = child(child(dom, "metadata"), "libosinfo");
-	char *id = attr(child(info, "os"), "id");
+	const xmlNode *info = xmlvm_child(xmlvm_child(dom, "metadata"), "libosinfo");
+	char *id = xmlvm_attr(xmlvm_child(info, "os"), "id");
 	const struct vmmap_guest_os *os = vmmap_guest_os_by_osinfo(id);
 	int rc = 0;
 
@@ -294,19 +266,14 @@ static int read_guest_os(struct vimg_vm *vm, const xmlNode *dom, struct vimg_err
 
 int libvirt_load(struct vimg_vm *vm, const char *path, struct vimg_error *err)
 {
-	char *buf;
-	size_t len;
 	xmlDoc *doc;
 	const xmlNode *dom;
-	int rc = file_read_all(path, DOMAIN_MAX_BYTES, "libvirt", &buf, &len, err);
+	int rc = xmlvm_read(path, DOMAIN_MAX_BYTES, "libvirt", &doc, err);
 
 	if (rc)
 		return rc;
-	doc = xmlReadMemory(buf, (int)len, path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-							       XML_PARSE_NOWARNING);
-	free(buf);
-	dom = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!dom || !named(dom, "domain")) {
+	dom = xmlDocGetRootElement(doc);
+	if (!xmlvm_named(dom, "domain")) {
 		xmlFreeDoc(doc);
 		return vimg_error_set(err, VIMG_EFORMAT, "libvirt: %s is not a domain's XML", path);
 	}
@@ -314,15 +281,11 @@ int libvirt_load(struct vimg_vm *vm, const char *path, struct vimg_error *err)
 	if (!rc)
 		rc = read_guest_os(vm, dom, err);
 	if (!rc)
-		rc = read_os(vm, child(dom, "os"), err);
+		rc = read_os(vm, xmlvm_child(dom, "os"), err);
 	if (!rc)
-		rc = read_devices(vm, child(dom, "devices"), err);
+		rc = read_devices(vm, xmlvm_child(dom, "devices"), err);
 	xmlFreeDoc(doc);
-	if (!rc) {
-		vm->disk_dirty = calloc(vm->n_disks + 1, sizeof(bool));
-		vm->nic_dirty = calloc(vm->n_nics + 1, sizeof(bool));
-		if (!vm->disk_dirty || !vm->nic_dirty)
-			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	}
+	if (!rc)
+		rc = vm_loaded(vm, err);
 	return rc ? vimg_error_prefix(err, "%s", path) : 0;
 }

@@ -15,10 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/xmlwriter.h>
-
-#include "vm.h"
 #include "vmmap.h"
+#include "xmlvm.h"
 
 static const char *const libvirt_ext[] = { ".xml", NULL };
 
@@ -43,15 +41,6 @@ static const char *driver_type(const char *file)
 	return "raw";
 }
 
-static const struct vimg_vm_controller *controller_of(const struct vimg_vm *vm,
-						      const struct vimg_vm_disk *d)
-{
-	for (size_t i = 0; d->controller && i < vm->n_ctrls; i++)
-		if (!strcasecmp(vm->ctrls[i].id, d->controller))
-			return &vm->ctrls[i];
-	return NULL;
-}
-
 /* "sda", "hdb", "vdc", "nvme0n1"... in the order the disks come. */
 static void target_dev(const char *bus, unsigned n, char *out, size_t len)
 {
@@ -63,12 +52,6 @@ static void target_dev(const char *bus, unsigned n, char *out, size_t len)
 		snprintf(out, len, "%s%c%c", prefix, 'a' + n / 26 - 1, 'a' + n % 26);
 }
 
-#define W(call)                                                                                 \
-	do {                                                                                    \
-		if ((call) < 0)                                                                 \
-			ok = false;                                                             \
-	} while (0)
-
 static bool write_disks(xmlTextWriterPtr x, struct vimg_vm *vm, struct vimg_warnings **w)
 {
 	static const char *const buses[] = { "sata", "ide", "scsi", "virtio", "nvme", "fdc" };
@@ -77,7 +60,7 @@ static bool write_disks(xmlTextWriterPtr x, struct vimg_vm *vm, struct vimg_warn
 
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		const struct vimg_vm_disk *d = &vm->disks[i];
-		const struct vimg_vm_controller *c = controller_of(vm, d);
+		const struct vimg_vm_controller *c = vm_controller_of(vm, d);
 		const struct vmmap_controller *m = c ? vmmap_controller(c->type, c->model) : NULL;
 		const char *bus = d->kind == VIMG_DEV_FLOPPY ? "fdc" : m ? m->libvirt_bus : "sata";
 		char dev[16], *path = NULL;
@@ -310,14 +293,11 @@ static int libvirt_save(struct vimg_vm *vm, const char *path, struct vimg_warnin
 			struct vimg_error *err)
 {
 	const struct vmmap_guest_os *os = vmmap_guest_os_by_vmx(vm->guest_os);
-	xmlBufferPtr buf = xmlBufferCreate();
-	xmlTextWriterPtr x = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
+	xmlBufferPtr buf;
+	xmlTextWriterPtr x = xmlvm_writer(&buf);
 	bool ok = x != NULL;
-	int rc;
 
 	if (x) {
-		W(xmlTextWriterSetIndent(x, 1));
-		W(xmlTextWriterSetIndentString(x, BAD_CAST "  "));
 		W(xmlTextWriterStartElement(x, BAD_CAST "domain"));
 		W(xmlTextWriterWriteAttribute(x, BAD_CAST "type", BAD_CAST "kvm"));
 		ok = ok && write_identity(x, vm, w) && write_os(x, vm);
@@ -345,16 +325,8 @@ static int libvirt_save(struct vimg_vm *vm, const char *path, struct vimg_warnin
 			W(xmlTextWriterWriteAttribute(x, BAD_CAST "model", BAD_CAST "ich9"));
 			W(xmlTextWriterEndElement(x));
 		}
-		W(xmlTextWriterEndDocument(x));
-		xmlFreeTextWriter(x);
 	}
-	if (!ok) {
-		xmlBufferFree(buf);
-		return vimg_error_set(err, VIMG_ENOMEM, "libvirt: writing %s: out of memory", path);
-	}
-	rc = file_replace(path, xmlBufferContent(buf), (size_t)xmlBufferLength(buf), err);
-	xmlBufferFree(buf);
-	return rc;
+	return xmlvm_save(x, buf, ok, path, "libvirt", err);
 }
 
 static int libvirt_probe(const struct vimg_probe *p)

@@ -1,5 +1,5 @@
 # Format drivers, linked into libvimg.la. One block per format.
-noinst_HEADERS += formats/qcow2.h
+noinst_HEADERS += formats/qcow2.h formats/xmlvm.h
 
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/raw.c
@@ -25,12 +25,15 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmx-write.c \
 	formats/vmsd.c \
 	formats/vmxf.c \
+	formats/xmlvm.c \
 	formats/libvirt.c \
 	formats/libvirt-read.c \
 	formats/hyperv.c \
 	formats/hyperv-xml.c \
 	formats/ovf.c \
 	formats/ovf-read.c \
+	formats/vbox.c \
+	formats/vbox-read.c \
 	formats/azure.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store

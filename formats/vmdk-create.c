@@ -182,6 +182,8 @@ static void desc_tail(struct sbuf *b, const struct create_ctx *c, uint64_t size)
 	bool ide = !strcmp(c->adapter, "ide");
 	uint64_t heads = ide ? 16 : 255, cyl = size / (heads * 63 * VMDK_SECTOR);
 	uint32_t u[4];
+	uint8_t image[16];
+	char text[37];
 
 	for (int i = 0; i < 4; i++)
 		u[i] = id_cid_random();
@@ -203,6 +205,11 @@ static void desc_tail(struct sbuf *b, const struct create_ctx *c, uint64_t size)
 	       u[0] & 0xf, u[0] >> 8 & 0xff, u[0] >> 16 & 0xff, u[0] >> 24, u[1] & 0xff,
 	       u[1] >> 8 & 0xff, u[1] >> 16 & 0xff, u[1] >> 24, u[2] & 0xff, u[2] >> 8 & 0xff,
 	       u[2] >> 16 & 0xff, u[2] >> 24, u[3] & 0xff);
+	/* VirtualBox registers a disk by this UUID and refuses one whose file says
+	 * otherwise; without it, it makes one up on first writable open. */
+	id_uuid_random(image);
+	id_uuid_format(image, text);
+	sb_add(b, "ddb.uuid.image = \"%s\"\n", text);
 }
 
 /* ---- files -------------------------------------------------------------------- */

@@ -663,6 +663,7 @@ static int vmdk_info(struct vimg_image *img, const struct vimg_emit *em, struct 
 	emit_desc_key(s, em, "ddb.virtualHWVersion", "hwversion");
 	emit_desc_key(s, em, "ddb.toolsVersion", "tools-version");
 	emit_desc_key(s, em, "ddb.uuid", "uuid");
+	emit_desc_key(s, em, "ddb.uuid.image", "uuid-image");
 	em->begin(em->opaque, "extents", true);
 	for (size_t i = 0; i < s->n_ext; i++) {
 		const struct vmdk_extent *e = &s->ext[i];

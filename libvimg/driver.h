@@ -323,6 +323,7 @@ void id_uuid_random(uint8_t u[16]);
  * VHDX, VHD's neighbour formats, VDI, GPT). */
 void id_guid_random(uint8_t g[16]);
 void id_uuid_format(const uint8_t u[16], char out[37]);
+bool id_uuid_parse(const char *s, uint8_t u[16]);
 void id_guid_format(const uint8_t g[16], bool upper, char out[37]);
 /* VMware's uuid.bios / uuid.location: random, starting 56 4d. */
 void id_vmware_uuid_random(uint8_t u[16]);

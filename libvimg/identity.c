@@ -68,6 +68,27 @@ void id_uuid_format(const uint8_t u[16], char out[37])
 		 u[13], u[14], u[15]);
 }
 
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", optionally in braces (VirtualBox). */
+bool id_uuid_parse(const char *s, uint8_t u[16])
+{
+	bool brace = *s == '{';
+	unsigned v;
+
+	s += brace;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10) {
+			if (*s++ != '-')
+				return false;
+		}
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
+		    sscanf(s, "%2x", &v) != 1)
+			return false;
+		u[i] = (uint8_t)v;
+		s += 2;
+	}
+	return brace ? s[0] == '}' && !s[1] : !*s;
+}
+
 void id_guid_format(const uint8_t g[16], bool upper, char out[37])
 {
 	snprintf(out, 37,

@@ -46,6 +46,9 @@ static const struct vmmap_guest_os guest_os[] = {
     {"sles15-64", "sles15_64Guest", 85, "http://suse.com/sle/15", "OpenSUSE_64", L64, false},
     {"fedora-64", "fedora64Guest", 100, "http://fedoraproject.org/fedora/unknown", "Fedora_64", L64,
      false},
+    /* First of the Linux_64 rows: VirtualBox's generic Linux reads back as such. */
+    {"otherlinux-64", "otherLinux64Guest", 101, "http://libosinfo.org/linux/2016", "Linux_64", L64,
+     false},
     {"vmware-photon-64", "vmwarePhoton64Guest", 100, "http://libosinfo.org/linux/2020", "Linux_64",
      L64, false},
     {"other5xlinux-64", "other5xLinux64Guest", 100, "http://libosinfo.org/linux/2020", "Linux_64",
@@ -56,8 +59,6 @@ static const struct vmmap_guest_os guest_os[] = {
      L64, false},
     {"other26xlinux-64", "other26xLinux64Guest", 100, "http://libosinfo.org/linux/2016",
      "Linux26_64", L64, false},
-    {"otherlinux-64", "otherLinux64Guest", 101, "http://libosinfo.org/linux/2016", "Linux_64", L64,
-     false},
     {"otherlinux", "otherLinuxGuest", 36, "http://libosinfo.org/linux/2016", "Linux", L32, false},
     {"freebsd13-64", "freebsd13_64Guest", 78, "http://freebsd.org/freebsd/13.1", "FreeBSD_64", L64,
      false},

@@ -160,6 +160,7 @@ static const struct vimg_codec *const codecs[] = {
 	&vimg_codec_azure,
 	&vimg_codec_hyperv_xml,
 	&vimg_codec_ovf,
+	&vimg_codec_vbox,
 };
 
 #define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))

@@ -47,6 +47,8 @@ static const struct target {
 	{ "libvirt", "libvirt", "qcow2", NULL, ".xml", NVRAM_EDK2, false, true, PACKAGE_NONE },
 	{ "vmx", "vmx", "vmdk", NULL, ".vmx", NVRAM_VMWARE, true, false, PACKAGE_NONE },
 	{ "hyperv", "hyperv", "vhdx", NULL, ".ps1", NVRAM_NONE, false, false, PACKAGE_NONE },
+	/* VirtualBox's .nvram is its own: an EFI VM starts with empty variables. */
+	{ "virtualbox", "vbox", "vdi", NULL, ".vbox", NVRAM_NONE, false, false, PACKAGE_NONE },
 	/* Azure takes fixed VHDs whose size is a whole number of MiB. */
 	{ "azure", "azure", "vhd", "subformat=fixed,force_size=on", ".azure.sh", NVRAM_NONE, false,
 	  false, PACKAGE_NONE },
@@ -91,15 +93,6 @@ static const char *ensure_controller(struct vimg_vm *vm, enum vimg_controller_ty
 	return vm->ctrls[vm->n_ctrls++].id;
 }
 
-static const struct vimg_vm_controller *controller_of(const struct vimg_vm *vm,
-						      const struct vimg_vm_disk *d)
-{
-	for (size_t i = 0; d->controller && i < vm->n_ctrls; i++)
-		if (!strcasecmp(vm->ctrls[i].id, d->controller))
-			return &vm->ctrls[i];
-	return NULL;
-}
-
 /* Disks and CD-ROMs onto one controller the guest boots from. */
 static int move_disks(struct vimg_vm *vm, const char *bus, struct vimg_warnings **w,
 		      struct vimg_error *err)
@@ -120,7 +113,7 @@ static int move_disks(struct vimg_vm *vm, const char *bus, struct vimg_warnings 
 		return -1;
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		struct vimg_vm_disk *d = &vm->disks[i];
-		const struct vimg_vm_controller *c = controller_of(vm, d);
+		const struct vimg_vm_controller *c = vm_controller_of(vm, d);
 		char node[32];
 
 		if (d->kind == VIMG_DEV_FLOPPY)
@@ -439,7 +432,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	if (!(t = target_by_name(o->to)))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
 				      "convert: the target \"%s\" is not supported (libvirt, "
-				      "vmware, ovf, ova, hyperv and azure are)",
+				      "vmware, ovf, ova, hyperv, azure and virtualbox are)",
 				      o->to ? o->to : "");
 	format = o->disk_format ? o->disk_format : t->disk_format;
 	/* The target's options go with its own format only. */

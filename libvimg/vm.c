@@ -189,6 +189,24 @@ void vm_snapshot_free(struct vm_snapshot *s)
 	free_kvs(s->extra, s->n_extra);
 }
 
+int vm_loaded(struct vimg_vm *vm, struct vimg_error *err)
+{
+	vm->disk_dirty = calloc(vm->n_disks + 1, sizeof(bool));
+	vm->nic_dirty = calloc(vm->n_nics + 1, sizeof(bool));
+	if (!vm->disk_dirty || !vm->nic_dirty)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	return 0;
+}
+
+const struct vimg_vm_controller *vm_controller_of(const struct vimg_vm *vm,
+						  const struct vimg_vm_disk *d)
+{
+	for (size_t i = 0; d->controller && i < vm->n_ctrls; i++)
+		if (!strcasecmp(vm->ctrls[i].id, d->controller))
+			return &vm->ctrls[i];
+	return NULL;
+}
+
 void vm_snapshots_clear(struct vimg_vm *vm)
 {
 	for (size_t i = 0; i < vm->n_snaps; i++)

@@ -138,12 +138,15 @@ int ova_write_manifest(struct vimg_vm *vm, const char *ovf_path, const char *alg
  * the OVA): every file listed, every hash right; VIMG_ECORRUPT otherwise. A
  * package without manifest passes. */
 int ova_verify(struct vimg_vm *vm, const char *ovf_path, struct vimg_error *err);
+extern const struct vimg_codec vimg_codec_vbox;
 /* formats/vmx-write.c: a .vmx's keys for a VM read from elsewhere, into an
  * empty kv (parsed here). */
 int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings **w,
 		   struct vimg_error *err);
 /* formats/libvirt-read.c */
 int libvirt_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);
+/* formats/vbox-read.c */
+int vbox_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);
 
 const struct vimg_codec *registry_codec(size_t i);
 const struct vimg_codec *registry_codec_by_name(const char *name);
@@ -154,6 +157,8 @@ int registry_codec_probe(const char *path, const struct vimg_codec **out,
 /* ---- model helpers (vm.c) ------------------------------------------------- */
 
 bool vm_valid(const struct vimg_vm *vm);
+/* What a reader does last: the per-disk and per-NIC dirty bits (ENOMEM only). */
+int vm_loaded(struct vimg_vm *vm, struct vimg_error *err);
 /* Replace *field with a copy of value (NULL clears); ENOMEM only. */
 int vm_set_str(char **field, const char *value, struct vimg_error *err);
 /* Whether an extra key is a reader's note on a setting it could not map
@@ -171,6 +176,9 @@ int vm_resolve(const struct vimg_vm *vm, const char *name, char **out, struct vi
  * read from an archive ARCHIVE/NAME with a file window on the member begun
  * (the caller ends it with file_window_end once the file is open). */
 int vm_member(const struct vimg_vm *vm, const char *name, char **path, struct vimg_error *err);
+/* The controller a disk hangs off, or NULL (floppies, or a dangling id). */
+const struct vimg_vm_controller *vm_controller_of(const struct vimg_vm *vm,
+						  const struct vimg_vm_disk *d);
 void vm_snapshots_clear(struct vimg_vm *vm);
 void vm_snapshot_free(struct vm_snapshot *s);
 /* VIMG_EBUSY naming why, when the VM looks running or suspended (a .lck, a

@@ -46,6 +46,8 @@ const struct vmmap_nic *vmmap_nic_by_vmx(const char *model);
 const struct vmmap_nic *vmmap_nic_by_libvirt(const char *model);
 /* By OVF ResourceSubType (case-insensitive). */
 const struct vmmap_nic *vmmap_nic_by_ovf(const char *subtype);
+/* The first row naming VirtualBox's adapter type, or NULL. */
+const struct vmmap_nic *vmmap_nic_by_vbox(const char *type);
 
 /* A disk controller: the model's type and SCSI model, libvirt's bus,
  * VirtualBox's controller, OVF's ResourceType/ResourceSubType, and whether
@@ -67,6 +69,8 @@ const struct vmmap_controller *vmmap_controller_by_libvirt(const char *model);
 /* By OVF ResourceType and ResourceSubType (other writers' names too); the
  * type's first row when the subtype is unknown, NULL for no controller. */
 const struct vmmap_controller *vmmap_controller_by_ovf(unsigned type, const char *subtype);
+/* The first row naming VirtualBox's StorageController type, or NULL. */
+const struct vmmap_controller *vmmap_controller_by_vbox(const char *type);
 
 /* Firmware for libvirt and OVMF: the code that boots an EFI VM (with or
  * without Secure Boot) and the variable template Debian ships with it. */

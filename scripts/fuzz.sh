@@ -75,6 +75,19 @@ for h in $harnesses; do
 				done
 		fi
 	fi
+	# Machines: VirtualBox's own (the corpus) and what vimg writes.
+	if [ "$h" = vbox ]; then
+		for f in "${VIMG_CORPUS:-}"/vbox/*/*.vbox; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+		if [ -x cli/vimg ] || make -j2 cli/vimg >/dev/null 2>&1; then
+			rm -rf "gen-$h" && sh "$top/fixtures/make-bundles.sh" "gen-$h/b" >/dev/null 2>&1 &&
+				for vm in ws-bios esx-efi chain; do
+					cli/vimg convert --to virtualbox "gen-$h/b/$vm" "gen-$h/$vm" \
+						>/dev/null 2>&1 && cp "gen-$h/$vm/$vm.vbox" "corpus-$h/"
+				done
+		fi
+	fi
 	if [ "$h" = hyperv ]; then
 		for f in "${VIMG_CORPUS:-}"/hyperv/*/*.xml; do
 			[ -f "$f" ] && cp "$f" "corpus-$h/"

@@ -26,7 +26,10 @@ CLI_TESTS = \
 	tests/test-convert-roundtrip.sh \
 	tests/test-convert-hyperv-azure.sh \
 	tests/test-convert-hyperv-xml.sh \
-	tests/test-convert-ovf.sh
+	tests/test-convert-ovf.sh \
+	tests/test-convert-vbox.sh \
+	tests/test-inspect-vbox-corpus.sh \
+	tests/test-convert-vbox-xsd.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py fixtures/gen/nvram-gen.py \
 	fixtures/nvram/make-certs.sh fixtures/nvram/pk.der fixtures/nvram/kek.der \

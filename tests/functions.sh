@@ -65,6 +65,20 @@ tmpdir() {
 	cleanup_fn rm -rf "$TMPD"
 }
 
+# same_disks FILE WHAT: each line of FILE names a disk and its conversion;
+# qemu-img must see the same contents, and the conversion pass its check.
+same_disks() {
+	[ -s "$1" ] || fail "$2: no disk to compare"
+	while read -r _from _to; do
+		qemu-img compare -q "$_from" "$_to" || fail "$2: $_to differs from $_from"
+		peer_check "$_to"
+	done <"$1"
+}
+
+# sums DIR: the SHA-256 of every file below DIR, sorted: compare it before and
+# after a command to see that the folder was left untouched.
+sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
+
 # sha256_unchanged FILE CMD [ARGS...]: run CMD (its status is ignored) and fail
 # if FILE's SHA-256 or size changed.
 sha256_unchanged() {
@@ -156,7 +170,9 @@ warn = [w["key"] + ": " + w["reason"] for w in ws]
 def check(cond, what):
     if not cond:
         sys.exit("%s\nwarnings:\n%s" % (what, "\n".join(warn)))
-alias = {"guest-os": "guestOS", "memory-mb": "memsize", "cpus": "numvcpus"}
+# What a hypervisor has no place for is named in a warning by the .vmx key.
+alias = {"guest-os": "guestOS", "memory-mb": "memsize", "cpus": "numvcpus",
+         "cores-per-socket": "cpuid.coresPerSocket", "secure-boot": "uefi.secureBoot.enabled"}
 for k in ("name", "uuid.bios", "guest-os", "firmware", "secure-boot", "cpus",
           "cores-per-socket", "memory-mb"):
     check(a.get(k) == c.get(k) or any(w["key"] in (k, alias.get(k)) for w in ws),

@@ -12,7 +12,6 @@ requires qemu-system-x86_64 --version
 tmpdir
 make_bundles "$TMPD/b"
 cd "$TMPD"
-sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
 
 # BootOrder is 0001,0000: the disk entry is the second one tried.
 expect='failed to load Boot0000 "vimg fixture disk"'

@@ -16,7 +16,6 @@ requires tar --version
 tmpdir
 make_bundles "$TMPD/b"
 cd "$TMPD"
-sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort); }
 
 # check_manifest DIR MF TOOL ALGO: the manifest verifies with TOOL.
 check_manifest() {

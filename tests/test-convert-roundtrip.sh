@@ -1,10 +1,12 @@
 #!/bin/sh
-# VMware -> libvirt -> VMware: each fixture bundle comes back with its model
-# unchanged (name, BIOS UUID, guest OS, firmware and Secure Boot, CPUs,
-# cores, memory, disks and their contents, NICs and their MACs), except what
-# the conversion reported: disk buses and NIC models it moved (each named in
-# a warning), and the EFI variables, which VMware's .nvram cannot take yet
-# (a warning too). The .vmx written afresh opens in vimg and in qemu-img's
+# VMware -> libvirt -> VMware and VMware -> VirtualBox -> VMware: each
+# fixture bundle comes back with its model unchanged (name, BIOS UUID, guest
+# OS, firmware and Secure Boot, CPUs, cores, memory, disks and their
+# contents, NICs and their MACs), except what the conversion reported: disk
+# buses and NIC models it moved (each named in a warning), settings the
+# middle hypervisor has no place for (VirtualBox: the CPU topology, Secure
+# Boot), and the EFI variables, which VMware's .nvram cannot take yet (a
+# warning too). The .vmx written afresh opens in vimg and in qemu-img's
 # view of its disks; vimg inspect finds no problem in it. libvirt domain XML
 # as libvirt writes it (the corpus) reads into the model.
 . "${VIMG_SRCDIR:-$(dirname "$0")/..}/tests/functions.sh"
@@ -13,10 +15,14 @@ tmpdir
 make_bundles "$TMPD/b"
 cd "$TMPD"
 
+# target:extension of its configuration
+for t in libvirt:xml virtualbox:vbox; do
+hv=${t%%:*}
 for vm in ws-bios esx-efi chain branch; do
-	"$VIMG" convert --to libvirt --output=json b/$vm kvm-$vm >w1.json || fail "$vm to libvirt"
-	"$VIMG" convert --to vmware --output=json kvm-$vm/$vm.xml back-$vm >w2.json ||
-		fail "$vm back to VMware"
+	"$VIMG" convert --to $hv --output=json b/$vm $hv-$vm >w1.json || fail "$vm to $hv"
+	rm -rf back-$vm
+	"$VIMG" convert --to vmware --output=json $hv-$vm/$vm.${t#*:} back-$vm >w2.json ||
+		fail "$vm back to VMware from $hv"
 	"$VIMG" inspect --output=json b/$vm >a.json
 	"$VIMG" inspect --output=json back-$vm >c.json || fail "$vm: inspect the result"
 	same_model a.json c.json w1.json w2.json >pairs || fail "$vm: the model changed"
@@ -28,6 +34,7 @@ for vm in ws-bios esx-efi chain branch; do
 		qemu-img compare -q "b/$vm/$from" "back-$vm/$to" || fail "$vm: $to differs from $from"
 	done <pairs
 	[ -s pairs ] || fail "$vm: no disks"
+done
 done
 
 # Domains as libvirt writes them read into the model.
@@ -41,4 +48,4 @@ if c=$(corpus_dir) && [ -d "$c/libvirt" ]; then
 else
 	echo "corpus absent: libvirt's own domains not read"
 fi
-echo "PASS: VMware -> libvirt -> VMware"
+echo "PASS: VMware -> libvirt / VirtualBox -> VMware"

@@ -13,7 +13,6 @@ tmpdir
 fuse_requires
 make_bundles "$TMPD/b"
 cd "$TMPD"
-sums() { (cd "$1" && find . -type f -exec sha256sum {} + | sort) ; }
 
 # views VM MNT: "LABEL NODE SHA256" from the mount, as vm_views gives them.
 views() {

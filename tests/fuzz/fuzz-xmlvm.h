@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the harnesses of the XML VM readers (libvirt, Hyper-V) do with an
- * input: it becomes the configuration, which is read into the model,
- * inspected, and written back as a libvirt domain, as a fresh .vmx and as
- * an OVF descriptor (the writers meet whatever the readers let through). Build and run with
- * scripts/fuzz.sh.
+ * What the harnesses of the XML VM readers (libvirt, Hyper-V, VirtualBox,
+ * OVF) do with an input: it becomes the configuration, which is read into
+ * the model, inspected, and written back as a libvirt domain, a .vbox, a
+ * fresh .vmx and an OVF descriptor (the writers meet whatever the readers
+ * let through). Build and run with scripts/fuzz.sh.
  */
 #ifndef VIMG_FUZZ_XMLVM_H
 #define VIMG_FUZZ_XMLVM_H
@@ -38,6 +38,8 @@ static inline int fuzz_xml_vm(const uint8_t *data, size_t size, const char *code
 	vimg_vm_inspect(vm, &fuzz_emit, &problems, &err);
 	vimg_error_clear(&err);
 	vimg_codec_libvirt.save(vm, out, NULL, &err);
+	vimg_error_clear(&err);
+	vimg_codec_vbox.save(vm, out, NULL, &err);
 	vimg_error_clear(&err);
 	if (vmx_render_new(vm, &kv, NULL, &err) == 0 && kv_render(&kv, &text, &len, &err) == 0)
 		free(text);
