@@ -1,5 +1,5 @@
 # Format drivers, linked into libvimg.la. One block per format.
-noinst_HEADERS += formats/qcow2.h
+noinst_HEADERS += formats/qcow2.h formats/hyperv-config.h
 
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/raw.c
@@ -28,6 +28,7 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/libvirt.c \
 	formats/libvirt-read.c \
 	formats/hyperv.c \
+	formats/hyperv-config.c \
 	formats/hyperv-xml.c \
 	formats/azure.c
 
