@@ -30,6 +30,7 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/hyperv.c \
 	formats/hyperv-config.c \
 	formats/hyperv-xml.c \
+	formats/hyperv-vmcx.c \
 	formats/azure.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store

@@ -103,6 +103,7 @@ extern const struct vimg_codec vimg_codec_libvirt;
 extern const struct vimg_codec vimg_codec_hyperv;
 extern const struct vimg_codec vimg_codec_azure;
 extern const struct vimg_codec vimg_codec_hyperv_xml;
+extern const struct vimg_codec vimg_codec_hyperv_vmcx;
 /* formats/vmx-write.c: a .vmx's keys for a VM read from elsewhere, into an
  * empty kv (parsed here). */
 int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings **w,
