@@ -48,4 +48,16 @@ void hv_free(struct hv_tree *t);
 int hyperv_config_read(struct vimg_vm *vm, const struct hv_tree *t, const char *fmt,
 		       const char *path, const char *what, struct vimg_error *err);
 
+/* What a .vmcx container held besides its keys (hyperv-vmcx.c). */
+struct vmcx_info {
+	uint32_t version;
+	unsigned object_tables, key_tables;	/* key tables read: one per index */
+	uint16_t header_seq;			/* of the header copy used */
+};
+
+/* The keys of the .vmcx in buf[len] into t (empty before; hv_free it after
+ * an error too); info may be NULL. */
+int vmcx_parse(const uint8_t *buf, size_t len, struct hv_tree *t, struct vmcx_info *info,
+	       struct vimg_error *err);
+
 #endif

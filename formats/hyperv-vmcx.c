@@ -58,12 +58,15 @@
 enum { O_OBJECTS = 1, O_KEYS = 2, O_FILE = 3, O_LAST = 7 };
 enum { K_FREE = 1, K_INT = 3, K_UINT, K_DOUBLE, K_STRING, K_ARRAY, K_BOOL, K_NODE };
 #define K_FILE_OBJECT 0x01	/* flag: the value is in a file object */
+/* A flag Hyper-V's runtime state sets on some strings (GUIDs, type codes);
+ * its meaning is unknown, and the value is laid out as any other's. */
+#define K_FLAG_2 0x02
 
 static const char *const vmcx_ext[] = { ".vmcx", NULL };
 
 struct header {
 	uint16_t seq;
-	uint32_t align;
+	uint32_t version, align;
 	uint64_t log_off, log_size;
 };
 
@@ -76,7 +79,7 @@ struct key_table {
 	uint64_t off;
 	uint32_t size;
 	uint16_t index, seq;
-	bool tried;
+	bool tried, read;
 };
 
 struct entry {
@@ -103,6 +106,7 @@ struct vmcx {
 	size_t n_tabs;
 	struct entry *ents;
 	size_t n_ents, cap;
+	unsigned n_object_tables;
 	struct vimg_error *err;
 };
 
@@ -143,7 +147,7 @@ static const char *header_check(const uint8_t *buf, size_t len, size_t off, stru
 		return why;
 	}
 	*h = (struct header){
-		.seq = ld_le16(p + 8), .align = ld_le32(p + 22),
+		.seq = ld_le16(p + 8), .version = ld_le32(p + 10), .align = ld_le32(p + 22),
 		.log_off = ld_le64(p + 26), .log_size = ld_le64(p + 34),
 	};
 	/* VmDataStore refuses alignments past 64 KiB. */
@@ -181,8 +185,10 @@ static int read_log(struct vmcx *f)
 	const uint8_t *p = f->buf + h->log_off;
 	uint32_t n, max;
 
+	/* The log's area may run past the end of the file (Hyper-V's own runtime
+	 * state and VM registry do): only what is read must lie inside. */
 	if (h->log_off < 0x2000 || h->log_off > f->len || f->len - h->log_off < LOG_LEN ||
-	    h->log_size < LOG_LEN || h->log_size > f->len - h->log_off)
+	    h->log_size < LOG_LEN)
 		return vimg_error_set(f->err, VIMG_ECORRUPT,
 				      "vmcx: replay log at 0x%" PRIx64 " (0x%" PRIx64
 				      " bytes) lies outside the file", h->log_off, h->log_size);
@@ -192,7 +198,8 @@ static int read_log(struct vmcx *f)
 				      ld_le32(p) != SIG_LOG ? "signature" : "checksum");
 	n = ld_le32(p + 8);
 	max = ld_le32(p + 13);
-	if (n > max || (uint64_t)max * LOG_ENTRY_LEN > h->log_size - LOG_LEN)
+	if (n > max || (uint64_t)max * LOG_ENTRY_LEN > h->log_size - LOG_LEN ||
+	    (uint64_t)n * LOG_ENTRY_LEN > f->len - h->log_off - LOG_LEN)
 		return vimg_error_set(f->err, VIMG_ECORRUPT,
 				      "vmcx: replay log at 0x%" PRIx64 ": %" PRIu32 " of %" PRIu32
 				      " entries do not fit in it", h->log_off, n, max);
@@ -297,6 +304,7 @@ static int read_objects(struct vmcx *f)
 				return rc;
 		}
 	}
+	f->n_object_tables = (unsigned)n_tables;
 	return 0;
 }
 
@@ -378,7 +386,7 @@ static int read_table(struct vmcx *f, const struct key_table *t)
 		p += esize;
 		if (type == K_FREE)
 			continue;
-		if (type < K_INT || type > K_NODE || (flags & ~K_FILE_OBJECT) ||
+		if (type < K_INT || type > K_NODE || (flags & ~(K_FILE_OBJECT | K_FLAG_2)) ||
 		    ((flags & K_FILE_OBJECT) && type != K_STRING && type != K_ARRAY))
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
 					      "vmcx: key entry at 0x%" PRIx64 ": unknown type 0x%02x"
@@ -430,8 +438,10 @@ static int read_index(struct vmcx *f, uint16_t index)
 		size_t mark = f->n_ents;
 
 		t->tried = true;
-		if (!(rc = read_table(f, t)) || rc == VIMG_ENOMEM)
+		if (!(rc = read_table(f, t)) || rc == VIMG_ENOMEM) {
+			t->read = !rc;
 			break;
+		}
 		f->n_ents = mark;
 		if (!first) {
 			first = rc;
@@ -614,8 +624,8 @@ static int build_tree(struct vmcx *f, struct hv_tree *t)
 	return rc;
 }
 
-/* The tree of keys in the .vmcx held in buf[len]. */
-static int vmcx_parse(const uint8_t *buf, size_t len, struct hv_tree *t, struct vimg_error *err)
+int vmcx_parse(const uint8_t *buf, size_t len, struct hv_tree *t, struct vmcx_info *info,
+	       struct vimg_error *err)
 {
 	struct vmcx f = { .buf = buf, .len = len, .err = err };
 	int rc;
@@ -623,6 +633,12 @@ static int vmcx_parse(const uint8_t *buf, size_t len, struct hv_tree *t, struct 
 	if (!(rc = read_header(&f)) && !(rc = read_log(&f)) && !(rc = read_objects(&f)) &&
 	    !(rc = read_key_tables(&f)) && !(rc = link_entries(&f)))
 		rc = build_tree(&f, t);
+	if (!rc && info) {
+		*info = (struct vmcx_info){ .version = f.h.version, .object_tables = f.n_object_tables,
+					    .header_seq = f.h.seq };
+		for (size_t i = 0; i < f.n_tabs; i++)
+			info->key_tables += f.tabs[i].read;
+	}
 	free(f.files);
 	free(f.tabs);
 	free(f.ents);
@@ -638,7 +654,7 @@ static int vmcx_load(struct vimg_vm *vm, const char *path, struct vimg_error *er
 
 	if (rc)
 		return rc;
-	rc = vmcx_parse((const uint8_t *)buf, len, &t, err);
+	rc = vmcx_parse((const uint8_t *)buf, len, &t, NULL, err);
 	free(buf);
 	if (!rc)
 		rc = hyperv_config_read(vm, &t, "vmcx", path,
