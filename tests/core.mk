@@ -21,6 +21,6 @@ endif
 TESTS += tests/test-lib-exports.sh tests/test-fixtures-sums.sh
 EXTRA_DIST += tests/test-lib-exports.sh tests/test-fixtures-sums.sh tests/fuzz/fuzz-kvtext.c \
 	tests/fuzz/fuzz-vmx.c tests/fuzz/fuzz-vmsd.c tests/fuzz/fuzz-vmxf.c tests/fuzz/fuzz-bundle.h \
-	fixtures/make-bundles.sh tests/fuzz/fuzz-vmss.c tests/fuzz/fuzz-libvirt.c tests/fuzz/fuzz-hyperv.c tests/fuzz/fuzz-xmlvm.h fixtures/vmss/make-seeds.sh \
+	fixtures/make-bundles.sh tests/fuzz/fuzz-vmss.c tests/fuzz/fuzz-libvirt.c tests/fuzz/fuzz-hyperv.c tests/fuzz/fuzz-vmcx.c tests/fuzz/fuzz-xmlvm.h fixtures/vmss/make-seeds.sh \
 	fixtures/vmss/magic-bed0bed0.vmss.xz fixtures/vmss/magic-bad1bad1.vmss.xz \
 	fixtures/vmss/split.vmsn.xz
