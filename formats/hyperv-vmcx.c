@@ -404,8 +404,9 @@ static int read_table(struct vmcx *f, const struct key_table *t)
 		    (rc = grow((void **)&f->ents, f->n_ents, &f->cap, sizeof(*f->ents), f->err)))
 			return rc;
 		if (f->n_ents >= HV_MAX_NODES)
-			return vimg_error_set(f->err, VIMG_ECORRUPT, "vmcx: more than %d keys",
-					      HV_MAX_NODES);
+			return vimg_error_set(f->err, VIMG_ECORRUPT,
+					      "vmcx: key entry at 0x%" PRIx64 ": more than %d keys",
+					      ent.off, HV_MAX_NODES);
 		f->ents[f->n_ents++] = ent;
 	}
 	return 0;

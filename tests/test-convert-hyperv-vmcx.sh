@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Hyper-V's binary configurations (.vmcx) read into the model. The
 # generator's VMs (fixtures/gen/vmcx-gen.py), with real disks beside them,
-# inspect as described and convert to libvirt end to end: name, processors,
-# memory, firmware and Secure Boot, disks holding what the sources hold,
-# NICs with their MACs. Of the replicated structures the newest valid copy
+# inspect as described (and as their XML twins do) and convert to libvirt
+# end to end: name, processors, memory, firmware and Secure Boot, disks
+# holding what the sources hold, NICs with their MACs. Of the replicated structures the newest valid copy
 # is read; hostile files are refused naming the structure and its offset;
 # a runtime state tree is no configuration. The corpus (Hyper-V's own
 # files) reads as dissect's tests say, and a corpus VM converts once its
@@ -50,6 +50,15 @@ for vm in gen1 gen2; do
 	"$VIMG" inspect --output=json "gen/$vm.vmcx" >"$vm.json" || fail "inspect $vm"
 	[ "$(json_get $vm.json "len(d['problems'])")" = 0 ] || fail "$vm: $(cat $vm.json)"
 	check_model "$vm.json" "gen/$vm.expected.json"
+	# The same settings as 2012 R2's XML: the same model.
+	"$VIMG" inspect --output=json "gen/$vm.xml" >"$vm.xml.json" || fail "inspect $vm.xml"
+	python3 - "$vm.json" "$vm.xml.json" <<'PY' || fail "$vm: the XML twin reads otherwise"
+import json, sys
+a, b = (json.load(open(f))["vm"] for f in sys.argv[1:])
+a.pop("config"), b.pop("config")
+if a != b:
+    sys.exit("%s\n%s" % (a, b))
+PY
 	"$VIMG" convert --to libvirt "gen/$vm.vmcx" "kvm-$vm" 2>warn || fail "convert $vm"
 	name=$(json_get "$vm.json" "d['vm']['name']")
 	dom="kvm-$vm/$name.xml"
@@ -99,6 +108,10 @@ while IFS='	' read -r f words; do
 done <gen/bad.expected
 expect_status 1 "$VIMG" inspect gen/state.vmcx
 grep -q "not a VM configuration" err || fail "state.vmcx: $(cat err)"
+# With its tables past what probing reads, the reader tells it.
+expect_status 1 "$VIMG" inspect gen/state-big.vmcx
+grep -q "vmcx: .*not a Hyper-V VM configuration.*runtime state" err ||
+	fail "state-big.vmcx: $(cat err)"
 sha256sum -c --quiet inputs.sum || fail "an input changed"
 
 # ---- the corpus: Hyper-V's own files ------------------------------------------------
