@@ -54,6 +54,8 @@
 #define ENTRY_LEN 21
 #define MAX_OBJECT_TABLES 16
 #define MAX_KEY_TABLES 4096
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 enum { O_OBJECTS = 1, O_KEYS = 2, O_FILE = 3, O_LAST = 7 };
 enum { K_FREE = 1, K_INT = 3, K_UINT, K_DOUBLE, K_STRING, K_ARRAY, K_BOOL, K_NODE };
@@ -228,83 +230,83 @@ static int grow(void **arr, size_t n, size_t *cap, size_t elem, struct vimg_erro
 	return 0;
 }
 
-/* The object tables: the first at 0x2000, others listed in it. */
+struct walk {
+	uint64_t tables[MAX_OBJECT_TABLES];	/* the object tables found */
+	size_t n_tables, cap_files, cap_tabs;
+};
+
+/* What object table entry i (at file offset at, e its bytes) lists. */
+static int read_object(struct vmcx *f, struct walk *w, const uint8_t *e, uint32_t i,
+		       uint64_t at)
+{
+	uint64_t off = ld_le64(e + 5);
+	uint32_t size = ld_le32(e + 13);
+	const char *bad = NULL;
+	int rc = 0;
+
+	if (!e[17])
+		return 0;	/* not allocated */
+	if (crc_zeroed(e, OBJECT_LEN, 1) != ld_le32(e + 1))
+		bad = "bad checksum";
+	else if (!e[0] || e[0] > O_LAST)
+		bad = "unknown object type";
+	else if (off > f->len || size > f->len - off)
+		bad = "object lies past the end of the file";
+	else if (e[0] == O_OBJECTS && w->n_tables == MAX_OBJECT_TABLES)
+		bad = "more than " STR(MAX_OBJECT_TABLES) " object tables";
+	else if (e[0] == O_KEYS && f->n_tabs == MAX_KEY_TABLES)
+		bad = "more than " STR(MAX_KEY_TABLES) " key tables";
+	for (size_t k = 0; !bad && e[0] == O_OBJECTS && k < w->n_tables; k++)
+		if (w->tables[k] == off)
+			bad = "object tables in a cycle";
+	if (bad)
+		return vimg_error_set(f->err, VIMG_ECORRUPT,
+				      "vmcx: object table entry %" PRIu32 " at 0x%" PRIx64 ": %s",
+				      i, at, bad);
+	if (e[0] == O_OBJECTS) {
+		w->tables[w->n_tables++] = off;
+	} else if (e[0] == O_FILE) {
+		rc = grow((void **)&f->files, f->n_files, &w->cap_files, sizeof(*f->files), f->err);
+		if (!rc)
+			f->files[f->n_files++] = (struct object){ off, size };
+	} else if (e[0] == O_KEYS) {
+		rc = grow((void **)&f->tabs, f->n_tabs, &w->cap_tabs, sizeof(*f->tabs), f->err);
+		if (!rc)
+			f->tabs[f->n_tabs++] = (struct key_table){ .off = off, .size = size };
+	}
+	return rc;
+}
+
+/* The object tables: the first at 0x2000, others listed in it. An object
+ * table is one alignment unit (227 entries fill Hyper-V's 0x1000 bytes). */
 static int read_objects(struct vmcx *f)
 {
-	uint64_t tables[MAX_OBJECT_TABLES] = { OBJECTS_OFF };
-	size_t n_tables = 1, cap_files = 0, cap_tabs = 0;
+	struct walk w = { .tables = { OBJECTS_OFF }, .n_tables = 1 };
 
-	for (size_t t = 0; t < n_tables; t++) {
-		const uint8_t *p = f->buf + tables[t];
-		uint32_t n;
+	for (size_t t = 0; t < w.n_tables; t++) {
+		uint64_t off = w.tables[t];
+		const uint8_t *p = f->buf + off;
+		bool inside = off <= f->len && f->len - off >= 8;
+		uint32_t n = inside ? ld_le32(p + 4) : 0;
+		int rc = 0;
 
-		if (tables[t] > f->len || f->len - tables[t] < 8 || ld_le32(p) != SIG_OBJECTS)
+		if (!inside || ld_le32(p) != SIG_OBJECTS)
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
-					      "vmcx: object table at 0x%" PRIx64 ": %s", tables[t],
-					      tables[t] > f->len || f->len - tables[t] < 8
-						      ? "past the end of the file"
-						      : "bad signature");
-		n = ld_le32(p + 4);
+					      "vmcx: object table at 0x%" PRIx64 ": %s", off,
+					      inside ? "bad signature"
+						     : "past the end of the file");
 		if ((uint64_t)n * OBJECT_LEN > f->h.align - 8 ||
-		    (uint64_t)n * OBJECT_LEN > f->len - tables[t] - 8)
+		    (uint64_t)n * OBJECT_LEN > f->len - off - 8)
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
 					      "vmcx: object table at 0x%" PRIx64 ": %" PRIu32
-					      " entries run past its end", tables[t], n);
-		for (uint32_t i = 0; i < n; i++) {
-			const uint8_t *e = p + 8 + (size_t)i * OBJECT_LEN;
-			uint64_t at = tables[t] + 8 + (uint64_t)i * OBJECT_LEN, off = ld_le64(e + 5);
-			uint32_t size = ld_le32(e + 13);
-			int rc = 0;
-
-			if (!e[17])
-				continue;
-			if (crc_zeroed(e, OBJECT_LEN, 1) != ld_le32(e + 1))
-				return vimg_error_set(f->err, VIMG_ECORRUPT,
-						      "vmcx: object table entry %" PRIu32
-						      " at 0x%" PRIx64 ": bad checksum", i, at);
-			if (!e[0] || e[0] > O_LAST || off > f->len || size > f->len - off)
-				return vimg_error_set(f->err, VIMG_ECORRUPT,
-						      "vmcx: object table entry %" PRIu32
-						      " at 0x%" PRIx64 ": %s", i, at,
-						      !e[0] || e[0] > O_LAST
-							      ? "unknown object type"
-							      : "object lies past the end of the file");
-			if (e[0] == O_OBJECTS) {
-				for (size_t k = 0; k < n_tables; k++)
-					if (tables[k] == off)
-						return vimg_error_set(
-							f->err, VIMG_ECORRUPT,
-							"vmcx: object table entry %" PRIu32
-							" at 0x%" PRIx64 ": object tables in a cycle",
-							i, at);
-				if (n_tables == MAX_OBJECT_TABLES)
-					return vimg_error_set(f->err, VIMG_ECORRUPT,
-							      "vmcx: object table entry %" PRIu32
-							      " at 0x%" PRIx64 ": more than %d object"
-							      " tables", i, at, MAX_OBJECT_TABLES);
-				tables[n_tables++] = off;
-			} else if (e[0] == O_FILE) {
-				rc = grow((void **)&f->files, f->n_files, &cap_files,
-					  sizeof(*f->files), f->err);
-				if (!rc)
-					f->files[f->n_files++] = (struct object){ off, size };
-			} else if (e[0] == O_KEYS) {
-				if (f->n_tabs == MAX_KEY_TABLES)
-					return vimg_error_set(f->err, VIMG_ECORRUPT,
-							      "vmcx: object table entry %" PRIu32
-							      " at 0x%" PRIx64 ": more than %d key"
-							      " tables", i, at, MAX_KEY_TABLES);
-				rc = grow((void **)&f->tabs, f->n_tabs, &cap_tabs,
-					  sizeof(*f->tabs), f->err);
-				if (!rc)
-					f->tabs[f->n_tabs++] = (struct key_table){ .off = off,
-										   .size = size };
-			}
-			if (rc)
-				return rc;
-		}
+					      " entries run past its end", off, n);
+		for (uint32_t i = 0; i < n && !rc; i++)
+			rc = read_object(f, &w, p + 8 + (size_t)i * OBJECT_LEN, i,
+					 off + 8 + (uint64_t)i * OBJECT_LEN);
+		if (rc)
+			return rc;
 	}
-	f->n_object_tables = (unsigned)n_tables;
+	f->n_object_tables = (unsigned)w.n_tables;
 	return 0;
 }
 
@@ -347,8 +349,9 @@ static int entry_value(struct vmcx *f, const uint8_t *e, uint32_t esize, uint8_t
 			i++;
 		if (i == f->n_files || size > f->files[i].size)
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
-					      "vmcx: key entry at 0x%" PRIx64 ": value at 0x%" PRIx64
-					      " (%" PRIu32 " bytes) is not in a file object",
+					      "vmcx: key entry at 0x%" PRIx64 ": value at"
+					      " 0x%" PRIx64 " (%" PRIu32 " bytes) is not in a"
+					      " file object",
 					      ent->off, off, size);
 		ent->val = f->buf + off;
 		ent->vlen = size;
@@ -389,8 +392,8 @@ static int read_table(struct vmcx *f, const struct key_table *t)
 		if (type < K_INT || type > K_NODE || (flags & ~(K_FILE_OBJECT | K_FLAG_2)) ||
 		    ((flags & K_FILE_OBJECT) && type != K_STRING && type != K_ARRAY))
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
-					      "vmcx: key entry at 0x%" PRIx64 ": unknown type 0x%02x"
-					      "%02x", ent.off, flags, type);
+					      "vmcx: key entry at 0x%" PRIx64 ": unknown"
+					      " type 0x%02x%02x", ent.off, flags, type);
 		if (klen < 2 || klen > esize - ENTRY_LEN || e[ENTRY_LEN + klen - 1] ||
 		    memchr(e + ENTRY_LEN, 0, klen - 1u))
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
@@ -502,8 +505,8 @@ static int link_entries(struct vmcx *f)
 {
 	qsort(f->ents, f->n_ents, sizeof(*f->ents), by_place);
 	for (size_t i = 0; i < f->n_ents; i++) {
-		struct entry *e = &f->ents[i], key = { .table = e->parent_table, .at = e->parent_at };
-		struct entry *p;
+		struct entry *e = &f->ents[i], *p;
+		struct entry key = { .table = e->parent_table, .at = e->parent_at };
 
 		e->parent = SIZE_MAX;
 		if (!e->parent_table)
@@ -511,9 +514,10 @@ static int link_entries(struct vmcx *f)
 		p = bsearch(&key, f->ents, f->n_ents, sizeof(*f->ents), by_place);
 		if (!p || p->type != K_NODE)
 			return vimg_error_set(f->err, VIMG_ECORRUPT,
-					      "vmcx: key entry at 0x%" PRIx64 ": its parent (table %u"
-					      " at 0x%" PRIx32 ") is %s", e->off, e->parent_table,
-					      e->parent_at, p ? "not a key with children" : "missing");
+					      "vmcx: key entry at 0x%" PRIx64 ": its parent"
+					      " (table %u at 0x%" PRIx32 ") is %s", e->off,
+					      e->parent_table, e->parent_at,
+					      p ? "not a key with children" : "missing");
 		e->parent = (size_t)(p - f->ents);
 	}
 	for (size_t i = 0; i < f->n_ents; i++) {
@@ -522,8 +526,9 @@ static int link_entries(struct vmcx *f)
 		for (size_t k = f->ents[i].parent; k != SIZE_MAX; k = f->ents[k].parent)
 			if (++depth > HV_MAX_DEPTH)
 				return vimg_error_set(f->err, VIMG_ECORRUPT,
-						      "vmcx: key entry at 0x%" PRIx64 ": keys nested"
-						      " deeper than %d, or in a cycle",
+						      "vmcx: key entry at 0x%" PRIx64
+						      ": keys nested deeper than %d, or in"
+						      " a cycle",
 						      f->ents[i].off, HV_MAX_DEPTH);
 		f->ents[i].depth = depth;
 	}
@@ -592,7 +597,8 @@ static int value_text(struct vmcx *f, const struct entry *e, char **out, size_t 
  * inserted: the order Hyper-V created them in, as the XML lists them. */
 static int by_depth(const void *a, const void *b)
 {
-	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
 
 	if (x->depth != y->depth)
 		return x->depth < y->depth ? -1 : 1;
@@ -613,12 +619,13 @@ static int build_tree(struct vmcx *f, struct hv_tree *t)
 	qsort(order, f->n_ents, sizeof(*order), by_depth);
 	for (size_t i = 0; i < f->n_ents && !rc; i++) {
 		struct entry *e = order[i];
+		struct hv_node *parent = e->parent == SIZE_MAX ? NULL : f->ents[e->parent].node;
 		char *text;
 		size_t len;
 
 		if (!(rc = value_text(f, e, &text, &len)))
-			rc = hv_add(t, e->parent == SIZE_MAX ? NULL : f->ents[e->parent].node, e->key,
-				    strlen(e->key), text, len, "vmcx", &e->node, f->err);
+			rc = hv_add(t, parent, e->key, strlen(e->key), text, len, "vmcx", &e->node,
+				    f->err);
 		free(text);
 	}
 	free(order);
@@ -635,7 +642,8 @@ int vmcx_parse(const uint8_t *buf, size_t len, struct hv_tree *t, struct vmcx_in
 	    !(rc = read_key_tables(&f)) && !(rc = link_entries(&f)))
 		rc = build_tree(&f, t);
 	if (!rc && info) {
-		*info = (struct vmcx_info){ .version = f.h.version, .object_tables = f.n_object_tables,
+		*info = (struct vmcx_info){ .version = f.h.version,
+					    .object_tables = f.n_object_tables,
 					    .header_seq = f.h.seq };
 		for (size_t i = 0; i < f.n_tabs; i++)
 			info->key_tables += f.tabs[i].read;
@@ -707,8 +715,7 @@ static int vmcx_probe(const struct vimg_probe *p)
 	if (p->head_len < OBJECTS_OFF + 8 || ld_le32(o) != SIG_OBJECTS)
 		return 40;	/* a valid header: load names the fault */
 	n = ld_le32(o + 4);
-	for (uint32_t i = 0; i < n && OBJECTS_OFF + 8 + (i + 1) * (uint64_t)OBJECT_LEN <= p->head_len;
-	     i++) {
+	for (uint64_t i = 0; i < n && OBJECTS_OFF + 8 + (i + 1) * OBJECT_LEN <= p->head_len; i++) {
 		const uint8_t *e = o + 8 + (size_t)i * OBJECT_LEN;
 		uint64_t off = ld_le64(e + 5);
 		uint32_t size = ld_le32(e + 13);
