@@ -132,11 +132,12 @@ static bool newer(uint16_t a, uint16_t b)
 static const char *header_check(const uint8_t *buf, size_t len, size_t off, struct header *h,
 				char *why, size_t whysz)
 {
-	const uint8_t *p = buf + off;
+	const uint8_t *p;
 	uint32_t stored, sum;
 
 	if (len < off + HEADER_LEN)
 		return "truncated";
+	p = buf + off;
 	if (ld_le32(p) != SIG_HEADER)
 		return "bad signature";
 	stored = ld_le32(p + 4);
@@ -184,7 +185,7 @@ static int read_header(struct vmcx *f)
 static int read_log(struct vmcx *f)
 {
 	const struct header *h = &f->h;
-	const uint8_t *p = f->buf + h->log_off;
+	const uint8_t *p;
 	uint32_t n, max;
 
 	/* The log's area may run past the end of the file (Hyper-V's own runtime
@@ -194,6 +195,7 @@ static int read_log(struct vmcx *f)
 		return vimg_error_set(f->err, VIMG_ECORRUPT,
 				      "vmcx: replay log at 0x%" PRIx64 " (0x%" PRIx64
 				      " bytes) lies outside the file", h->log_off, h->log_size);
+	p = f->buf + h->log_off;
 	if (ld_le32(p) != SIG_LOG || crc_zeroed(p, LOG_LEN, 4) != ld_le32(p + 4))
 		return vimg_error_set(f->err, VIMG_ECORRUPT,
 				      "vmcx: replay log at 0x%" PRIx64 ": bad %s", h->log_off,
@@ -285,8 +287,8 @@ static int read_objects(struct vmcx *f)
 
 	for (size_t t = 0; t < w.n_tables; t++) {
 		uint64_t off = w.tables[t];
-		const uint8_t *p = f->buf + off;
 		bool inside = off <= f->len && f->len - off >= 8;
+		const uint8_t *p = f->buf + (inside ? off : 0);
 		uint32_t n = inside ? ld_le32(p + 4) : 0;
 		int rc = 0;
 
@@ -700,8 +702,8 @@ static int vmcx_probe(const struct vimg_probe *p)
 {
 	struct header h[2];
 	char why[64];
-	const uint8_t *o = p->head + OBJECTS_OFF;
-	bool unseen = false;
+	const uint8_t *o;
+	bool unseen;
 	uint32_t n;
 
 	if (header_check(p->head, p->head_len, 0, &h[0], why, sizeof(why)) &&
@@ -712,9 +714,15 @@ static int vmcx_probe(const struct vimg_probe *p)
 
 		return magic ? 50 : 0;
 	}
-	if (p->head_len < OBJECTS_OFF + 8 || ld_le32(o) != SIG_OBJECTS)
-		return 40;	/* a valid header: load names the fault */
+	/* A valid header: load names any fault past it. */
+	if (p->head_len < OBJECTS_OFF + 8)
+		return 40;
+	o = p->head + OBJECTS_OFF;
+	if (ld_le32(o) != SIG_OBJECTS)
+		return 40;
 	n = ld_le32(o + 4);
+	/* Entries past the head, or a damaged file: also for load to judge. */
+	unseen = OBJECTS_OFF + 8 + (uint64_t)n * OBJECT_LEN > p->head_len;
 	for (uint64_t i = 0; i < n && OBJECTS_OFF + 8 + (i + 1) * OBJECT_LEN <= p->head_len; i++) {
 		const uint8_t *e = o + 8 + (size_t)i * OBJECT_LEN;
 		uint64_t off = ld_le64(e + 5);
