@@ -1,5 +1,5 @@
 # Format drivers, linked into libvimg.la. One block per format.
-noinst_HEADERS += formats/qcow2.h formats/xmlvm.h
+noinst_HEADERS += formats/qcow2.h formats/xmlvm.h formats/hyperv-config.h
 
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/raw.c
@@ -29,11 +29,13 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/libvirt.c \
 	formats/libvirt-read.c \
 	formats/hyperv.c \
+	formats/hyperv-config.c \
 	formats/hyperv-xml.c \
 	formats/ovf.c \
 	formats/ovf-read.c \
 	formats/vbox.c \
 	formats/vbox-read.c \
+	formats/hyperv-vmcx.c \
 	formats/azure.c
 
 # Firmware variables: VMware's .nvram container, edk2's variable store

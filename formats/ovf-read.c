@@ -681,12 +681,8 @@ int ovf_load(struct vimg_vm *vm, const char *path, struct vimg_error *err)
 		rc = read_system(&c, vs);
 	if (!rc && vm->archive)
 		rc = check_members(&c, member);
-	if (!rc) {
-		vm->disk_dirty = calloc(vm->n_disks + 1, sizeof(bool));
-		vm->nic_dirty = calloc(vm->n_nics + 1, sizeof(bool));
-		if (!vm->disk_dirty || !vm->nic_dirty)
-			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	}
+	if (!rc)
+		rc = vm_loaded(vm, err);
 out:
 	for (size_t i = 0; i < c.n_refs; i++) {
 		xmlFree(c.refs[i].id);

@@ -159,6 +159,7 @@ static const struct vimg_codec *const codecs[] = {
 	&vimg_codec_hyperv,
 	&vimg_codec_azure,
 	&vimg_codec_hyperv_xml,
+	&vimg_codec_hyperv_vmcx,
 	&vimg_codec_ovf,
 	&vimg_codec_vbox,
 };

@@ -139,6 +139,7 @@ int ova_write_manifest(struct vimg_vm *vm, const char *ovf_path, const char *alg
  * package without manifest passes. */
 int ova_verify(struct vimg_vm *vm, const char *ovf_path, struct vimg_error *err);
 extern const struct vimg_codec vimg_codec_vbox;
+extern const struct vimg_codec vimg_codec_hyperv_vmcx;
 /* formats/vmx-write.c: a .vmx's keys for a VM read from elsewhere, into an
  * empty kv (parsed here). */
 int vmx_render_new(struct vimg_vm *vm, struct kvtext *kv, struct vimg_warnings **w,

@@ -112,6 +112,16 @@ for h in $harnesses; do
 				done
 		fi
 	fi
+	# Hyper-V's binary configurations, runtime state and VM registry, and
+	# the generator's files (the hostile ones too).
+	if [ "$h" = vmcx ]; then
+		for f in "${VIMG_CORPUS:-}"/hyperv/*/*.vmcx "${VIMG_CORPUS:-}"/hyperv/*/*.VMRS; do
+			[ -f "$f" ] && cp "$f" "corpus-$h/"
+		done
+		rm -rf "gen-$h"
+		python3 "$top/fixtures/gen/vmcx-gen.py" "gen-$h" >/dev/null
+		cp "gen-$h"/*.vmcx "corpus-$h/"
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
 	vhdx) max_len=8388608 ;;

@@ -224,3 +224,27 @@ corpus_dir() {
 	[ -n "${VIMG_CORPUS:-}" ] && [ -d "$VIMG_CORPUS" ] || return 1
 	printf '%s\n' "$VIMG_CORPUS"
 }
+
+# hyperv_vm_check JSON GEN NAME MEMORY_MB DISK: inspect's JSON shows the
+# corpus's Hyper-V VM: generation GEN's firmware (2: EFI with Secure Boot),
+# NAME, MEMORY_MB and one processor, its one disk on IDE (1) or SCSI (2)
+# with a file name ending in DISK, a DVD drive on generation 1, one NIC.
+hyperv_vm_check() {
+	python3 - "$@" <<'EOF2' || fail "$1: not the VM Hyper-V's configuration describes"
+import json, sys
+d = json.load(open(sys.argv[1]))["vm"]
+gen, name, mem, disk = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+def check(cond, what):
+    if not cond:
+        sys.exit("%s: %s" % (what, d))
+check(d["name"] == name, "name")
+check(d["firmware"] == ("efi" if gen == 2 else "bios"), "firmware")
+check(d["secure-boot"] == (gen == 2), "secure boot")
+check(d["memory-mb"] == mem and d["cpus"] == 1, "memory and processors")
+disks = [x for x in d["devices"] if x["kind"] == "disk"]
+check(len(disks) == 1 and disks[0]["node"] == ("scsi0:0" if gen == 2 else "ide0:0"), "disk")
+check(disks[0]["file"].endswith(disk), "disk file")
+check(gen == 2 or any(x["kind"] == "cdrom" for x in d["devices"]), "DVD drive")
+check(len(d["nics"]) == 1, "NIC")
+EOF2
+}

@@ -15,23 +15,7 @@ cd "$TMPD"
 
 check_vm() { # check_vm XML GEN NAME
 	"$VIMG" inspect --output=json --allow-escape "$1" >i.json || fail "inspect $1"
-	python3 - i.json "$2" "$3" <<'PY' || fail "$1: the model is not Hyper-V's"
-import json, sys
-d = json.load(open(sys.argv[1]))["vm"]
-gen, name = int(sys.argv[2]), sys.argv[3]
-def check(cond, what):
-    if not cond:
-        sys.exit("%s: %s" % (what, d))
-check(d["name"] == name, "name")
-check(d["firmware"] == ("efi" if gen == 2 else "bios"), "firmware")
-check(d["secure-boot"] == (gen == 2), "secure boot")
-check(d["memory-mb"] == 512 and d["cpus"] == 1, "memory and processors")
-disks = [x for x in d["devices"] if x["kind"] == "disk"]
-check(len(disks) == 1 and disks[0]["node"] == ("scsi0:0" if gen == 2 else "ide0:0"), "disk")
-check(disks[0]["file"].endswith("Virtual Hard Disks/%s.vhdx" % name), "disk file")
-check(gen == 2 or any(x["kind"] == "cdrom" for x in d["devices"]), "DVD drive")
-check(len(d["nics"]) == 1, "NIC")
-PY
+	hyperv_vm_check i.json "$2" "$3" 512 "Virtual Hard Disks/$3.vhdx"
 }
 
 for gen in 1 2; do

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the harnesses of the XML VM readers (libvirt, Hyper-V, VirtualBox,
- * OVF) do with an input: it becomes the configuration, which is read into
- * the model, inspected, and written back as a libvirt domain, a .vbox, a
- * fresh .vmx and an OVF descriptor (the writers meet whatever the readers
- * let through). Build and run with scripts/fuzz.sh.
+ * What the harnesses of the VM readers that stand alone (libvirt, Hyper-V's
+ * XML and .vmcx, VirtualBox, OVF) do with an input: it becomes the
+ * configuration (file name given, the codec named), which is read into the
+ * model, inspected, and written back as a libvirt domain, a .vbox, a fresh
+ * .vmx and an OVF descriptor (the writers meet whatever the readers let
+ * through). Build and run with scripts/fuzz.sh.
  */
 #ifndef VIMG_FUZZ_XMLVM_H
 #define VIMG_FUZZ_XMLVM_H
@@ -14,7 +15,8 @@
 #include "fuzz-common.h"
 #include "vm.h"
 
-static inline int fuzz_xml_vm(const uint8_t *data, size_t size, const char *codec)
+static inline int fuzz_config_vm(const uint8_t *data, size_t size, const char *codec,
+				 const char *file)
 {
 	static char dir[64];
 	struct vimg_error err = VIMG_ERROR_INIT;
@@ -27,7 +29,7 @@ static inline int fuzz_xml_vm(const uint8_t *data, size_t size, const char *code
 
 	if (!dir[0] && !mkdtemp(strcpy(dir, "/tmp/fuzz-xmlvm.XXXXXX")))
 		return 0;
-	snprintf(path, sizeof(path), "%s/f.xml", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	snprintf(out, sizeof(out), "%s/out.xml", dir);
 	if (!(f = fopen(path, "wb")))
 		return 0;
@@ -49,6 +51,11 @@ static inline int fuzz_xml_vm(const uint8_t *data, size_t size, const char *code
 	vimg_error_clear(&err);
 	vimg_vm_close(vm);
 	return 0;
+}
+
+static inline int fuzz_xml_vm(const uint8_t *data, size_t size, const char *codec)
+{
+	return fuzz_config_vm(data, size, codec, "f.xml");
 }
 
 #endif
