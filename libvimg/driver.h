@@ -268,6 +268,8 @@ int64_t file_allocated(struct vimg_file *f, struct vimg_error *err);
 int file_window_begin(const char *path, const char *host, uint64_t base, uint64_t limit,
 		      struct vimg_error *err);
 void file_window_end(void);
+/* The host file of a file opened in a window (and the window), or NULL. */
+const char *file_window_of(const struct vimg_file *f, uint64_t *base, uint64_t *limit);
 
 /* A whole small file (configurations), at most max bytes, NUL-terminated;
  * larger is VIMG_ECORRUPT "<what>: <path> is larger than N bytes". */

@@ -25,7 +25,8 @@ struct vimg_file {
 	bool nosync;
 	char *path;
 	/* A window: the file's bytes start at base and end at base + limit
-	 * (UINT64_MAX: wherever the host file ends). */
+	 * (UINT64_MAX: wherever the host file ends) in host, or host is NULL. */
+	char *host;
 	uint64_t base, limit;
 };
 
@@ -99,6 +100,11 @@ int file_open(const char *path, unsigned flags, struct vimg_file **out, struct v
 	if (windowed) {
 		f->base = window.base;
 		f->limit = window.limit;
+		if (!(f->host = strdup(window.host))) {
+			free(f->path);
+			free(f);
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		}
 	}
 	f->fd = open(windowed ? window.host : path, oflags, 0644);
 	if (f->fd < 0) {
@@ -135,7 +141,15 @@ void file_close(struct vimg_file *f)
 		return;
 	close(f->fd);
 	free(f->path);
+	free(f->host);
 	free(f);
+}
+
+const char *file_window_of(const struct vimg_file *f, uint64_t *base, uint64_t *limit)
+{
+	*base = f->base;
+	*limit = f->limit;
+	return f->host;
 }
 
 int file_fd(const struct vimg_file *f)

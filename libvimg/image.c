@@ -337,6 +337,11 @@ int image_set_backing(struct vimg_image *img, const char *name, const char *form
 	return 0;
 }
 
+const char *image_host_window(const struct vimg_image *img, uint64_t *base, uint64_t *limit)
+{
+	return img->file ? file_window_of(img->file, base, limit) : NULL;
+}
+
 int image_open_sibling(struct vimg_image *img, const char *name, bool writable,
 		       struct vimg_file **out, struct vimg_error *err)
 {

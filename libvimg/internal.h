@@ -42,6 +42,9 @@ struct vimg_image {
 /* Take the image lock for a driver call: `exclusive` for writes/metadata. */
 void image_lock(struct vimg_image *img, bool exclusive);
 void image_unlock(struct vimg_image *img);
+/* The host file and byte range of an image read inside another file (an
+ * OVA's disk), or NULL: what to hand a program that reads it too. */
+const char *image_host_window(const struct vimg_image *img, uint64_t *base, uint64_t *limit);
 /* Check a handle passed to a public entry point. */
 bool image_valid(const struct vimg_image *img);
 

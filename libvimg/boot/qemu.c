@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "internal.h"
 
 #define QEMU "qemu-system-x86_64"
 
@@ -116,8 +117,13 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 	watch_stage(&w, VIMG_BOOT_FIRMWARE);
 
 	char drive[8192], mem[32];
-	const char *file = vimg_image_filename(img);
-	if (o->overlay) {
+	const char *file = vimg_image_filename(img), *host;
+	uint64_t base, limit;
+	if (o->overlay && image_host_window(img, &base, &limit)) {
+		watch_free(&w);
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "boot: an overlay on a disk inside an "
+				      "archive is not supported: boot without one, or convert first");
+	} else if (o->overlay) {
 		/* Guest writes go to a new qcow2 file backed by the image. */
 		struct vimg_image *ov;
 		rc = overlay_open(img, o->overlay, &ov, err);
@@ -127,6 +133,13 @@ int qemu_run(struct vimg_image *img, const struct vimg_boot_opts *o, struct vimg
 		}
 		vimg_image_close(ov, NULL);
 		rc = snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=virtio", o->overlay);
+	} else if ((host = image_host_window(img, &base, &limit))) {
+		/* A disk inside an archive: qemu reads the same byte range. */
+		rc = snprintf(drive, sizeof(drive),
+			      "driver=%s,if=virtio,snapshot=on,file.driver=raw,file.offset=%llu,"
+			      "file.size=%llu,file.file.driver=file,file.file.filename=%s",
+			      fmt, (unsigned long long)base, (unsigned long long)limit, host);
+		file = host;
 	} else {
 		rc = snprintf(drive, sizeof(drive), "file=%s,format=%s,if=virtio,snapshot=on", file, fmt);
 	}
