@@ -116,6 +116,32 @@ if command -v qemu-img >/dev/null 2>&1 && command -v qemu-io >/dev/null 2>&1; th
 	run "$vimg" nvram list kvm/esx-efi_VARS.fd
 	run "$vimg" convert --to vmware kvm/esx-efi.xml back
 	run "$vimg" inspect back
+
+	echo
+	echo "=== the same VM as an OVA: ovf, manifest, then streamOptimized disks"
+	run "$vimg" convert --to ova -p vms/esx-efi ova
+	run tar tvf ova/esx-efi.ova
+	mkdir -p ova-check
+	run tar xf ova/esx-efi.ova -C ova-check
+	sed -E 's/^SHA256\((.*)\)= (.*)$/\2  \1/' ova-check/esx-efi.mf >ova-check/SHA256SUMS
+	(cd ova-check && run sha256sum -c SHA256SUMS)
+	run qemu-img check ova-check/esx-efi.vmdk
+	run qemu-img compare vms/esx-efi/esx-efi.vmdk ova-check/esx-efi.vmdk
+	if command -v virt-v2v >/dev/null 2>&1 && command -v nbdkit >/dev/null 2>&1; then
+		run env LIBGUESTFS_BACKEND=direct virt-v2v -i ova ova/esx-efi.ova --print-source
+	fi
+	# Read in place: the OVA's disks are never extracted.
+	run "$vimg" convert --to libvirt ova/esx-efi.ova kvm-from-ova
+	run qemu-img compare vms/esx-efi/esx-efi.vmdk kvm-from-ova/esx-efi.qcow2
+
+	if command -v qemu-system-x86_64 >/dev/null 2>&1 && [ -f /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ]; then
+		echo
+		echo "=== boot-check: OVMF with the VM's own variables tries its boot entries"
+		run "$vimg" boot --engine=qemu --timeout=120 \
+			--expect='failed to load Boot0000 "vimg fixture disk"' kvm/esx-efi.xml
+		run "$vimg" boot --engine=qemu --timeout=120 \
+			--expect='failed to load Boot0000 "vimg fixture disk"' ova/esx-efi.ova
+	fi
 fi
 
 echo
