@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,18 +157,73 @@ static int move_nics(struct vimg_vm *vm, const char *model, struct vimg_warnings
 	return 0;
 }
 
+/* One progress display for every disk: each reports its own bytes, the
+ * caller's callback sees their sum out of all the disks' size, from one
+ * thread at a time. */
+struct vm_progress {
+	pthread_mutex_t lock;
+	const struct vimg_vm_convert_opts *o;
+	uint64_t total;
+	struct progress_slot {
+		struct vm_progress *all;
+		uint64_t done;
+	} *slot;			/* by disk index */
+};
+
+static void disk_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct progress_slot *s = opaque;
+	struct vm_progress *p = s->all;
+	uint64_t sum = 0;
+
+	(void)total;
+	pthread_mutex_lock(&p->lock);
+	s->done = done;
+	for (struct progress_slot *x = p->slot; x && x->all; x++)
+		sum += x->done;
+	p->o->progress(p->o->progress_opaque, sum, p->total);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Slots for every disk of src that is converted, with their sizes summed. */
+static int progress_init(struct vm_progress *p, struct vimg_vm *src,
+			 const struct vimg_vm_convert_opts *o, struct vimg_error *err)
+{
+	*p = (struct vm_progress){ .o = o };
+	if (!(p->slot = calloc(src->n_disks + 1, sizeof(*p->slot))))
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	pthread_mutex_init(&p->lock, NULL);
+	for (size_t i = 0; i < src->n_disks; i++) {
+		struct vimg_image *img;
+
+		p->slot[i].all = p;
+		if (src->disks[i].kind != VIMG_DEV_DISK || !src->disks[i].file ||
+		    vimg_vm_disk_open(src, src->disks[i].file, 0, &img, NULL))
+			continue;
+		p->total += vimg_image_virtual_size(img);
+		vimg_image_close(img, NULL);
+	}
+	return 0;
+}
+
+static void progress_fini(struct vm_progress *p)
+{
+	if (p->slot)
+		pthread_mutex_destroy(&p->lock);
+	free(p->slot);
+}
+
 /* Disk i of src converted to dst->dir/to_name, or into the OVA being
  * packed at its next member. */
 static int convert_disk(struct vimg_vm *src, struct vimg_vm *dst, size_t i, const char *to_name,
-			const char *format, const char *options,
-			const struct vimg_vm_convert_opts *o, struct ova_pack *ova,
-			struct vimg_error *err)
+			const char *format, const char *options, struct vm_progress *prog,
+			struct ova_pack *ova, struct vimg_error *err)
 {
 	struct vimg_convert_opts co = {
 		.format = format,
 		.options = options,
-		.progress = o->progress,
-		.progress_opaque = o->progress_opaque,
+		.progress = prog && prog->o->progress ? disk_progress : NULL,
+		.progress_opaque = prog ? &prog->slot[i] : NULL,
 	};
 	struct vimg_image *img = NULL;
 	char *to = NULL;
@@ -322,6 +378,98 @@ static void report_dropped(struct vimg_vm *src, const struct target *t,
 }
 
 /*
+ * Every disk of the current state converted beside the configuration,
+ * several at once where the machine has the cores (each conversion runs
+ * its own copy workers too), behind one progress display. The first
+ * failing disk's error is the one returned.
+ */
+struct disk_pool {
+	pthread_mutex_t lock;
+	struct vimg_vm *src, *dst;
+	const char *format, *options;
+	struct vm_progress *prog;
+	struct disk_job {
+		size_t i;
+		char *to;
+		int rc;
+		struct vimg_error err;
+	} *jobs;
+	size_t n, next;
+};
+
+static void *disk_worker(void *arg)
+{
+	struct disk_pool *p = arg;
+
+	for (;;) {
+		struct disk_job *j;
+
+		pthread_mutex_lock(&p->lock);
+		j = p->next < p->n ? &p->jobs[p->next++] : NULL;
+		pthread_mutex_unlock(&p->lock);
+		if (!j)
+			return NULL;
+		j->rc = convert_disk(p->src, p->dst, j->i, j->to, p->format, p->options, p->prog,
+				     NULL, &j->err);
+	}
+}
+
+#define MAX_PARALLEL_DISKS 4
+
+static int convert_disks(struct vimg_vm *src, struct vimg_vm *dst, const char *n,
+			 const char *format, const char *options,
+			 const struct vimg_vm_convert_opts *o, struct vimg_error *err)
+{
+	struct disk_pool p = { .src = src, .dst = dst, .format = format, .options = options };
+	struct vm_progress prog;
+	pthread_t th[MAX_PARALLEL_DISKS];
+	size_t started = 0, want;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned k = 0;
+	int rc = progress_init(&prog, src, o, err);
+
+	if (rc)
+		return rc;
+	p.prog = &prog;
+	p.jobs = calloc(dst->n_disks + 1, sizeof(*p.jobs));
+	if (!p.jobs) {
+		progress_fini(&prog);
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
+		if (dst->disks[i].kind != VIMG_DEV_DISK || !dst->disks[i].file)
+			continue;
+		p.jobs[p.n] = (struct disk_job){ .i = i, .err = VIMG_ERROR_INIT,
+						 .to = vm_disk_name(n, k++, false, disk_ext(format)) };
+		if (!p.jobs[p.n++].to)
+			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	want = p.n < (size_t)(cpus > 1 ? cpus : 1) ? p.n : (size_t)(cpus > 1 ? cpus : 1);
+	if (want > MAX_PARALLEL_DISKS)
+		want = MAX_PARALLEL_DISKS;
+	pthread_mutex_init(&p.lock, NULL);
+	/* The calling thread is one of the workers. */
+	while (!rc && started + 1 < want && !pthread_create(&th[started], NULL, disk_worker, &p))
+		started++;
+	if (!rc)
+		disk_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+	for (size_t j = 0; j < p.n; j++) {
+		if (!rc && p.jobs[j].rc) {
+			if (err)
+				*err = p.jobs[j].err;
+			rc = p.jobs[j].rc;
+		}
+		free(p.jobs[j].to);
+	}
+	free(p.jobs);
+	progress_fini(&prog);
+	return rc;
+}
+
+/*
  * The OVA: room for the descriptor (as long as it can be once the disks'
  * sizes are known: it is rendered first with the largest sizes) and the
  * manifest, then each disk converted into the archive, the nvram, and the
@@ -334,6 +482,7 @@ static int convert_to_ova(struct vimg_vm *src, struct vimg_vm *dst, const char *
 {
 	const char *algo = o->manifest ? o->manifest : "sha256";
 	struct ova_pack ova = { 0 };
+	struct vm_progress prog = { 0 };
 	struct ovf_file *files = calloc(dst->n_disks + 1, sizeof(*files));
 	char **names = calloc(dst->n_disks + 1, sizeof(*names));
 	char *ovf_name = NULL, *text = NULL, *nvram_path = NULL;
@@ -385,13 +534,15 @@ static int convert_to_ova(struct vimg_vm *src, struct vimg_vm *dst, const char *
 	free(text);
 	text = NULL;
 	if (!rc)
+		rc = progress_init(&prog, src, o, err);
+	if (!rc)
 		rc = ova_pack_begin(&ova, dst->path,
 				    TAR_BLOCK + tar_round(room) + TAR_BLOCK + tar_round(mf), algo,
 				    false, err);
 	for (size_t i = 0, f = 0; !rc && i < dst->n_disks; i++) {
 		if (!names[i])
 			continue;
-		rc = convert_disk(src, dst, i, names[i], format, options, o, &ova, err);
+		rc = convert_disk(src, dst, i, names[i], format, options, &prog, &ova, err);
 		if (!rc)
 			files[f++].size = ova_pack_size(&ova, names[i]);
 	}
@@ -406,6 +557,7 @@ static int convert_to_ova(struct vimg_vm *src, struct vimg_vm *dst, const char *
 	if (!rc)
 		rc = ova_pack_finish(&ova, ovf_name, text, len, room, err);
 out:
+	progress_fini(&prog);
 	ova_pack_end(&ova);
 	for (size_t i = 0; names && i < dst->n_disks; i++)
 		free(names[i]);
@@ -424,7 +576,6 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	const char *format, *options;
 	struct vimg_vm *dst = NULL;
 	char real[PATH_MAX], *n = NULL;
-	unsigned k = 0;
 	int rc;
 
 	if (!vm_valid(src) || !outdir || !o)
@@ -500,16 +651,8 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		rc = convert_to_ova(src, dst, n, format, options, o, w, err);
 		goto out;
 	}
-	for (size_t i = 0; !rc && i < dst->n_disks; i++) {
-		char *to;
-
-		if (dst->disks[i].kind != VIMG_DEV_DISK || !dst->disks[i].file)
-			continue;
-		to = vm_disk_name(n, k++, false, disk_ext(format));
-		rc = to ? convert_disk(src, dst, i, to, format, options, o, NULL, err)
-			: vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-		free(to);
-	}
+	if (!rc)
+		rc = convert_disks(src, dst, n, format, options, o, err);
 	if (!rc) {
 		dst->codec = registry_codec_by_name(t->codec);
 		rc = dst->codec->save(dst, dst->path, w, err);

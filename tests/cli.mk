@@ -35,4 +35,5 @@ TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py fixtures/gen/nvram-gen.py \
 	fixtures/gen/vmcx-gen.py \
 	fixtures/nvram/make-certs.sh fixtures/nvram/pk.der fixtures/nvram/kek.der \
-	fixtures/nvram/db.der tests/fuzz/fuzz-nvram.c
+	fixtures/nvram/db.der tests/fuzz/fuzz-nvram.c \
+	bench/bench-convert.sh bench/bench-convert-vm.sh
