@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-enum { OPT_TO = 400, OPT_BUS, OPT_NIC_MODEL, OPT_NEW_IDENTITY, OPT_MANIFEST, OPT_FROM };
+enum { OPT_TO = 400, OPT_BUS, OPT_NIC_MODEL, OPT_NEW_IDENTITY, OPT_MANIFEST, OPT_FROM, OPT_OVF_VERSION };
 
 int cmd_convert_vm_run(int argc, char **argv)
 {
@@ -25,6 +25,7 @@ int cmd_convert_vm_run(int argc, char **argv)
 		{ "new-identity", no_argument, NULL, OPT_NEW_IDENTITY },
 		{ "manifest", required_argument, NULL, OPT_MANIFEST },
 		{ "from", required_argument, NULL, OPT_FROM },
+		{ "ovf-version", required_argument, NULL, OPT_OVF_VERSION },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "allow-escape", no_argument, NULL, OPT_ALLOW_ESCAPE },
@@ -71,6 +72,11 @@ int cmd_convert_vm_run(int argc, char **argv)
 			if (strcmp(optarg, "sha1") && strcmp(optarg, "sha256") && strcmp(optarg, "sha512"))
 				return cli_usage(&cmd_convert, "--manifest: sha1, sha256 or sha512");
 			o.manifest = optarg;
+			break;
+		case OPT_OVF_VERSION:
+			if (strcmp(optarg, "1.0") && strcmp(optarg, "2.0"))
+				return cli_usage(&cmd_convert, "--ovf-version: 1.0 or 2.0");
+			o.ovf_version = optarg[0] == '2' ? 2 : 1;
 			break;
 		case OPT_FROM:
 			from = !strcmp(optarg, "vmware") ? "vmx" : !strcmp(optarg, "ova") ? "ovf" : optarg;

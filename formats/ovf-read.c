@@ -21,40 +21,12 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
-#include <libxml/tree.h>
 
-#include "vm.h"
 #include "vmmap.h"
+#include "xmlvm.h"
 
 #define DESCRIPTOR_MAX_BYTES (32u << 20)
 #define MAX_FILES 1024
-
-static bool named(const xmlNode *n, const char *name)
-{
-	return n && n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-		if (named(c, name))
-			return c;
-	return NULL;
-}
-
-/* An attribute by local name, whatever its namespace (ovf:href, vmw:key). */
-static char *attr(const xmlNode *n, const char *name)
-{
-	for (const xmlAttr *a = n ? n->properties : NULL; a; a = a->next)
-		if (!strcmp((const char *)a->name, name))
-			return (char *)xmlNodeGetContent((const xmlNode *)a);
-	return NULL;
-}
-
-static char *text(const xmlNode *n)
-{
-	return n ? (char *)xmlNodeGetContent(n) : NULL;
-}
 
 struct ovf_ref {
 	char *id, *href, *compression;
@@ -140,7 +112,7 @@ static int read_references(struct ovf_ctx *c, const xmlNode *refs)
 		struct ovf_ref *r;
 		char *size;
 
-		if (!named(f, "File"))
+		if (!xmlvm_named(f, "File"))
 			continue;
 		if (c->n_refs >= MAX_FILES)
 			return bad(c, f, "more than 1024 files");
@@ -149,9 +121,9 @@ static int read_references(struct ovf_ctx *c, const xmlNode *refs)
 			return vimg_error_set(c->err, VIMG_ENOMEM, "out of memory");
 		c->refs = r;
 		r = &c->refs[c->n_refs++];
-		*r = (struct ovf_ref){ .id = attr(f, "id"), .href = attr(f, "href"),
-				       .compression = attr(f, "compression") };
-		size = attr(f, "size");
+		*r = (struct ovf_ref){ .id = xmlvm_attr(f, "id"), .href = xmlvm_attr(f, "href"),
+				       .compression = xmlvm_attr(f, "compression") };
+		size = xmlvm_attr(f, "size");
 		r->has_size = size && parse_u64(size, &r->size);
 		xmlFree(size);
 		if (!r->id || !r->href || !*r->href)
@@ -177,7 +149,7 @@ static int read_disk_section(struct ovf_ctx *c, const xmlNode *sec)
 		struct ovf_disk *nd;
 		char *parent;
 
-		if (!named(d, "Disk"))
+		if (!xmlvm_named(d, "Disk"))
 			continue;
 		if (c->n_disks >= MAX_FILES)
 			return bad(c, d, "more than 1024 disks");
@@ -186,10 +158,10 @@ static int read_disk_section(struct ovf_ctx *c, const xmlNode *sec)
 			return vimg_error_set(c->err, VIMG_ENOMEM, "out of memory");
 		c->disks = nd;
 		nd = &c->disks[c->n_disks++];
-		*nd = (struct ovf_disk){ .id = attr(d, "diskId"), .file_ref = attr(d, "fileRef") };
+		*nd = (struct ovf_disk){ .id = xmlvm_attr(d, "diskId"), .file_ref = xmlvm_attr(d, "fileRef") };
 		if (!nd->id)
 			return bad(c, d, "a Disk without ovf:diskId");
-		if ((parent = attr(d, "parentRef"))) {
+		if ((parent = xmlvm_attr(d, "parentRef"))) {
 			int rc = note(c, "ovf.disk.parentRef", nd->id);
 
 			xmlFree(parent);
@@ -224,7 +196,7 @@ static const struct ovf_ref *host_resource(struct ovf_ctx *c, const char *hr, bo
 /* The rasd:/epasd:/sasd: field called name of an Item. */
 static char *field(const xmlNode *item, const char *name)
 {
-	return text(child(item, name));
+	return xmlvm_text(xmlvm_child(item, name));
 }
 
 static int add_controller(struct ovf_ctx *c, const xmlNode *item, unsigned type,
@@ -328,8 +300,8 @@ static int add_nic(struct ovf_ctx *c, const xmlNode *item, const char *subtype)
 	int rc;
 
 	for (const xmlNode *k = item->children; k; k = k->next) {
-		char *key = named(k, "Config") ? attr(k, "key") : NULL;
-		char *value = key ? attr(k, "value") : NULL;
+		char *key = xmlvm_named(k, "Config") ? xmlvm_attr(k, "key") : NULL;
+		char *value = key ? xmlvm_attr(k, "value") : NULL;
 
 		if (key && value && !strcmp(key, "addressType") && !strcasecmp(value, "Manual"))
 			type = VIMG_MAC_STATIC;
@@ -337,7 +309,7 @@ static int add_nic(struct ovf_ctx *c, const xmlNode *item, const char *subtype)
 		xmlFree(value);
 	}
 	/* A MAC without VMware's word for it is one the writer chose to keep. */
-	if (mac && !child(item, "Config"))
+	if (mac && !xmlvm_child(item, "Config"))
 		type = VIMG_MAC_STATIC;
 	rc = vm_grow((void **)&vm->nics, vm->n_nics, sizeof(*vm->nics), "ovf", c->err);
 	if (!rc) {
@@ -361,7 +333,7 @@ static int add_nic(struct ovf_ctx *c, const xmlNode *item, const char *subtype)
 static int read_quantity(struct ovf_ctx *c, const xmlNode *item, unsigned type)
 {
 	char *q = field(item, "VirtualQuantity"), *u = field(item, "AllocationUnits");
-	const xmlNode *cps = child(item, "CoresPerSocket");
+	const xmlNode *cps = xmlvm_child(item, "CoresPerSocket");
 	uint64_t v = 0, scale = units_bytes(u);
 	int rc = 0;
 
@@ -375,7 +347,7 @@ static int read_quantity(struct ovf_ctx *c, const xmlNode *item, unsigned type)
 	else
 		c->vm->memory_mb = v * (u ? scale : 1u << 20) >> 20;
 	if (!rc && cps) {
-		char *t = text(cps);
+		char *t = xmlvm_text(cps);
 		uint64_t n;
 
 		if (parse_u64(t, &n) && n > 0 && n <= 4096)
@@ -389,7 +361,7 @@ static int read_quantity(struct ovf_ctx *c, const xmlNode *item, unsigned type)
 
 static bool is_item(const xmlNode *n)
 {
-	return named(n, "Item") || named(n, "StorageItem") || named(n, "EthernetPortItem");
+	return xmlvm_named(n, "Item") || xmlvm_named(n, "StorageItem") || xmlvm_named(n, "EthernetPortItem");
 }
 
 /* Controllers first, so drives can name them whatever the order. */
@@ -447,13 +419,13 @@ static int read_vmware_config(struct ovf_ctx *c, const xmlNode *vhs)
 	int rc = 0;
 
 	for (const xmlNode *k = vhs->children; k && !rc; k = k->next) {
-		bool extra = named(k, "ExtraConfig");
+		bool extra = xmlvm_named(k, "ExtraConfig");
 		char *key, *value;
 
-		if (!extra && !named(k, "Config"))
+		if (!extra && !xmlvm_named(k, "Config"))
 			continue;
-		key = attr(k, "key");
-		value = attr(k, "value");
+		key = xmlvm_attr(k, "key");
+		value = xmlvm_attr(k, "value");
 		if (!key || !value)
 			rc = bad(c, k, "vmw:Config without vmw:key and vmw:value");
 		else if (!strcmp(key, "firmware"))
@@ -485,13 +457,13 @@ static int read_vmware_config(struct ovf_ctx *c, const xmlNode *vhs)
 
 static int read_system(struct ovf_ctx *c, const xmlNode *vs)
 {
-	const xmlNode *os = child(vs, "OperatingSystemSection");
-	const xmlNode *vhs = child(vs, "VirtualHardwareSection");
-	const xmlNode *sys = child(vhs, "System");
-	char *name = text(child(vs, "Name")), *id = attr(vs, "id");
-	char *ann = text(child(child(vs, "AnnotationSection"), "Annotation"));
-	char *os_type = attr(os, "osType"), *os_id = attr(os, "id");
-	char *vst = text(child(sys, "VirtualSystemType"));
+	const xmlNode *os = xmlvm_child(vs, "OperatingSystemSection");
+	const xmlNode *vhs = xmlvm_child(vs, "VirtualHardwareSection");
+	const xmlNode *sys = xmlvm_child(vhs, "System");
+	char *name = xmlvm_text(xmlvm_child(vs, "Name")), *id = xmlvm_attr(vs, "id");
+	char *ann = xmlvm_text(xmlvm_child(xmlvm_child(vs, "AnnotationSection"), "Annotation"));
+	char *os_type = xmlvm_attr(os, "osType"), *os_id = xmlvm_attr(os, "id");
+	char *vst = xmlvm_text(xmlvm_child(sys, "VirtualSystemType"));
 	const struct vmmap_guest_os *g = vmmap_guest_os_by_vsphere(os_type);
 	uint64_t n;
 	unsigned hw;
@@ -518,7 +490,7 @@ static int read_system(struct ovf_ctx *c, const xmlNode *vs)
 		rc = read_items(c, vhs, false);
 	if (!rc)
 		rc = read_vmware_config(c, vhs);
-	if (!rc && child(vs, "Machine"))
+	if (!rc && xmlvm_child(vs, "Machine"))
 		rc = note(c, "ovf.vbox.Machine", "VirtualBox's own settings inside the OVF");
 	xmlFree(name);
 	xmlFree(id);
@@ -535,11 +507,11 @@ static const xmlNode *first_system(const xmlNode *n, unsigned depth, unsigned *c
 	const xmlNode *found = NULL;
 
 	for (const xmlNode *c = n->children; c && depth < 8; c = c->next) {
-		if (named(c, "VirtualSystem")) {
+		if (xmlvm_named(c, "VirtualSystem")) {
 			if (!found)
 				found = c;
 			++*count;
-		} else if (named(c, "VirtualSystemCollection")) {
+		} else if (xmlvm_named(c, "VirtualSystemCollection")) {
 			const xmlNode *f = first_system(c, depth + 1, count);
 
 			if (!found)
@@ -661,14 +633,14 @@ int ovf_load(struct vimg_vm *vm, const char *path, struct vimg_error *err)
 	doc = xmlReadMemory(buf, (int)len, member ? member : path, NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	env = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!env || !named(env, "Envelope")) {
+	if (!env || !xmlvm_named(env, "Envelope")) {
 		rc = vimg_error_set(err, VIMG_EFORMAT, "ovf: %s is not an OVF descriptor%s", path,
 				    doc ? "" : " (not well-formed XML)");
 		goto out;
 	}
-	rc = read_references(&c, child(env, "References"));
+	rc = read_references(&c, xmlvm_child(env, "References"));
 	if (!rc)
-		rc = read_disk_section(&c, child(env, "DiskSection"));
+		rc = read_disk_section(&c, xmlvm_child(env, "DiskSection"));
 	if (!rc && !(vs = first_system(env, 0, &systems)))
 		rc = bad(&c, env, "no VirtualSystem");
 	if (!rc && systems > 1) {

@@ -762,6 +762,7 @@ struct vimg_vm_convert_opts {
 				   for it, else e1000 */
 	bool new_identity;	/* new UUIDs and generated MACs, as vimg clone */
 	const char *manifest;	/* ovf, ova: "sha256" (default), "sha1" or "sha512" */
+	unsigned ovf_version;	/* ovf, ova: 1 (0 means 1) or 2 */
 	vimg_progress_fn *progress;	/* per converted disk */
 	void *progress_opaque;
 };

@@ -530,7 +530,7 @@ static int convert_to_ova(struct vimg_vm *src, struct vimg_vm *dst, const char *
 		}
 	}
 	if (!rc)
-		rc = ovf_render(dst, files, nf, &text, &room, NULL, err);
+		rc = ovf_render(dst, files, nf, o->ovf_version, &text, &room, NULL, err);
 	free(text);
 	text = NULL;
 	if (!rc)
@@ -553,7 +553,7 @@ static int convert_to_ova(struct vimg_vm *src, struct vimg_vm *dst, const char *
 			unlink(nvram_path);
 	}
 	if (!rc)
-		rc = ovf_render(dst, files, nf, &text, &len, w, err);
+		rc = ovf_render(dst, files, nf, o->ovf_version, &text, &len, w, err);
 	if (!rc)
 		rc = ova_pack_finish(&ova, ovf_name, text, len, room, err);
 out:
@@ -591,6 +591,9 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	if (!vimg_format_description(format))
 		return vimg_error_set(err, VIMG_EINVAL, "convert: unknown disk format \"%s\"",
 				      format);
+	if (o->ovf_version > 2)
+		return vimg_error_set(err, VIMG_EINVAL, "convert: OVF %u is not a version (1 or 2)",
+				      o->ovf_version);
 	rc = vimg_vm_open(src->path, src->codec->name, src->flags, &dst, err);
 	if (rc)
 		return rc;
@@ -655,7 +658,8 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		rc = convert_disks(src, dst, n, format, options, o, err);
 	if (!rc) {
 		dst->codec = registry_codec_by_name(t->codec);
-		rc = dst->codec->save(dst, dst->path, w, err);
+		rc = t->package == PACKAGE_MANIFEST ? ovf_write(dst, dst->path, o->ovf_version, w, err)
+						    : dst->codec->save(dst, dst->path, w, err);
 	}
 	if (!rc && t->package == PACKAGE_MANIFEST)
 		rc = ova_write_manifest(dst, dst->path, o->manifest, err);

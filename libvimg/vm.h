@@ -125,9 +125,13 @@ struct ovf_file {
 	uint64_t capacity;	/* a disk's virtual size */
 };
 
-/* The descriptor for vm and its files, malloc'd and NUL-terminated. */
-int ovf_render(struct vimg_vm *vm, const struct ovf_file *files, size_t n_files, char **out,
-	       size_t *len, struct vimg_warnings **w, struct vimg_error *err);
+/* The descriptor for vm and its files (OVF 1.0, or 2.0), malloc'd and
+ * NUL-terminated. */
+int ovf_render(struct vimg_vm *vm, const struct ovf_file *files, size_t n_files, unsigned version,
+	       char **out, size_t *len, struct vimg_warnings **w, struct vimg_error *err);
+/* The descriptor of vm at path, for the files in its folder. */
+int ovf_write(struct vimg_vm *vm, const char *path, unsigned version, struct vimg_warnings **w,
+	      struct vimg_error *err);
 /* The files of vm's disks and nvram as they lie in its folder. */
 int ovf_files_of(struct vimg_vm *vm, struct ovf_file **out, size_t *n, struct vimg_error *err);
 int ovf_load(struct vimg_vm *vm, const char *path, struct vimg_error *err);

@@ -106,6 +106,16 @@ for d in ovf-sha256/*.vmdk; do
 done
 expect_status 2 "$VIMG" convert --to ovf --manifest=md5 b/esx-efi ovf-md5
 
+# OVF 2.0: the same sections under the 2.0 envelope, read back alike.
+"$VIMG" convert --to ova --ovf-version=2.0 --output=json b/esx-efi ova2 >w1.json || fail "ovf 2.0"
+tar xOf ova2/esx-efi.ova esx-efi.ovf | grep -q 'xmlns="http://schemas.dmtf.org/ovf/envelope/2"' ||
+	fail "not an OVF 2.0 envelope"
+"$VIMG" convert --to vmware --output=json ova2/esx-efi.ova back2 >w2.json || fail "from ovf 2.0"
+"$VIMG" inspect --output=json b/esx-efi >a.json
+"$VIMG" inspect --output=json back2 >c.json
+same_model a.json c.json w1.json w2.json >/dev/null || fail "OVF 2.0 changed the model"
+expect_status 2 "$VIMG" convert --to ova --ovf-version=3.0 b/esx-efi ova3
+
 # virt-v2v reads the OVA as vimg wrote it.
 if command -v virt-v2v >/dev/null 2>&1 && command -v nbdkit >/dev/null 2>&1; then
 	for vm in ws-bios esx-efi; do

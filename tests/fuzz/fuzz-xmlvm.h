@@ -46,7 +46,7 @@ static inline int fuzz_config_vm(const uint8_t *data, size_t size, const char *c
 	if (vmx_render_new(vm, &kv, NULL, &err) == 0 && kv_render(&kv, &text, &len, &err) == 0)
 		free(text);
 	kv_free(&kv);
-	if (ovf_render(vm, NULL, 0, &text, &len, NULL, &err) == 0)
+	if (ovf_render(vm, NULL, 0, 2, &text, &len, NULL, &err) == 0)
 		free(text);
 	vimg_error_clear(&err);
 	vimg_vm_close(vm);
