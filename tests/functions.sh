@@ -197,6 +197,37 @@ for x, y in zip(da, dc):
 EOF2
 }
 
+# v2v_sees SRC.json INPUT-MODE INPUT: virt-v2v -i INPUT-MODE INPUT
+# --print-source (no appliance needed) shows the memory, CPUs, firmware,
+# disk count and MACs of the VM inspect output SRC.json describes; returns
+# 2 when virt-v2v or nbdkit is absent.
+v2v_sees() {
+	command -v virt-v2v >/dev/null 2>&1 && command -v nbdkit >/dev/null 2>&1 || return 2
+	LIBGUESTFS_BACKEND=direct timeout 120 virt-v2v -i "$2" "$3" --print-source \
+		>"$TMPD/v2v.txt" 2>&1 || { cat "$TMPD/v2v.txt" >&2; return 1; }
+	python3 - "$1" "$TMPD/v2v.txt" <<'EOF2' || { cat "$TMPD/v2v.txt" >&2; return 1; }
+import json, re, sys
+src = json.load(open(sys.argv[1]))["vm"]
+t = open(sys.argv[2]).read()
+def field(name):
+    m = re.search(r"^\s*%s: (.*)$" % name, t, re.M)
+    return m.group(1).strip() if m else None
+def check(cond, what):
+    if not cond:
+        sys.exit("virt-v2v sees another VM: " + what)
+check(field("memory") == "%d (bytes)" % (src["memory-mb"] << 20), "memory " + str(field("memory")))
+check(field("nr vCPUs") == str(src["cpus"]), "vCPUs")
+# A domain without a loader is BIOS to libvirt; virt-v2v calls it unknown.
+check(field("firmware") in (("uefi",) if src["firmware"] == "efi" else ("bios", "unknown")),
+      "firmware")
+disks = [d for d in src["devices"] if d["kind"] == "disk" and d.get("file")]
+got = re.findall(r"^\s*\d+ \[\w+\]$", t.split("removable media:")[0], re.M)
+check(len(got) == len(disks), "disks: %d" % len(got))
+macs = [n["mac"] for n in src["nics"] if n.get("mac")]
+check(re.findall(r"mac: (\S+)", t) == macs, "MACs")
+EOF2
+}
+
 # vm_views VM: one line "LABEL NODE SHA256" for each disk of each snapshot
 # (LABEL its name) and of the current state (LABEL "@current"), sorted: what
 # each view reads, as `vimg convert -O raw` gives it.
