@@ -6,7 +6,10 @@
 # random data. vimg convert --to libvirt is timed against qemu-img convert
 # -O qcow2 of each disk in turn, and --to ova against qemu-img convert -O
 # vmdk -o subformat=streamOptimized of each disk (which leaves qemu-img the
-# tar and the hashes to spare). Both tools use their default cache mode.
+# tar and the hashes to spare), and the OVA back to libvirt (vimg verifying
+# the manifest and reading the disks in place) against qemu-img convert of
+# the same two members read in place (raw offsets into the OVA). Both tools
+# use their default cache mode.
 # Prints medians of REPEAT runs, the vimg/qemu-img ratio, peak RSS, and
 # verifies every vimg disk with qemu-img compare.
 # Usage: [REPEAT=3] bench/bench-convert-vm.sh [VIMG]   (default: build/cli/vimg)
@@ -66,8 +69,21 @@ while [ $i -lt "$repeat" ]; do
 	timed vimg-ova "$vimg" convert --to ova vm/vm.vmx ova
 	timed qemu-stream sh -c 'qemu-img convert -O vmdk -o subformat=streamOptimized vm/big.vmdk q/0.vmdk &&
 		qemu-img convert -O vmdk -o subformat=streamOptimized vm/data.vmdk q/1.vmdk'
+	[ -f members ] || python3 - ova/bench.ova >members <<'EOF'
+import json, sys, tarfile
+for m in tarfile.open(sys.argv[1]).getmembers():
+    if m.name.endswith(".vmdk"):
+        print("json:" + json.dumps({"driver": "vmdk", "file": {"driver": "raw", "offset": m.offset_data,
+              "size": m.size, "file": {"driver": "file", "filename": sys.argv[1]}}}, separators=(",", ":")))
+EOF
+	rm -rf lv2 q && mkdir q
+	timed vimg-from-ova "$vimg" convert --to libvirt ova/bench.ova lv2
+	timed qemu-from-ova sh -c 'n=0; while read -r spec; do
+		qemu-img convert -O qcow2 "$spec" q/$n.qcow2 || exit 1; n=$((n + 1)); done <members'
 	i=$((i + 1))
 done
+qemu-img compare -q vm/big.vmdk lv2/bench.qcow2
+qemu-img compare -q vm/data.vmdk lv2/bench_1.qcow2
 qemu-img compare -q vm/big.vmdk lv/bench.qcow2
 qemu-img compare -q vm/data.vmdk lv/bench_1.qcow2
 mkdir x && tar xf ova/bench.ova -C x
@@ -84,7 +100,8 @@ med = lambda l: statistics.median(s for s, _ in l)
 rss = lambda l: max(k for _, k in l) // 1024
 print("%-34s %9s %9s %7s %9s %9s" % ("job", "vimg s", "qemu s", "ratio", "vimg MiB", "qemu MiB"))
 for job, a, b in (("VM -> libvirt (qcow2 disks)", "vimg-libvirt", "qemu-qcow2"),
-                  ("VM -> OVA (streamOptimized)", "vimg-ova", "qemu-stream")):
+                  ("VM -> OVA (streamOptimized)", "vimg-ova", "qemu-stream"),
+                  ("OVA -> libvirt, in place", "vimg-from-ova", "qemu-from-ova")):
     print("%-34s %9.2f %9.2f %7.2f %9d %9d" % (job, med(t[a]), med(t[b]), med(t[a]) / med(t[b]),
                                               rss(t[a]), rss(t[b])))
 print("ratio < 1: vimg is faster; 328 MiB of data on 2 TiB + 1 GiB virtual")
