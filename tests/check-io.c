@@ -268,6 +268,7 @@ START_TEST(file_window_write_read)
 	ck_assert_int_eq(file_window_begin(inner, host, MiB, UINT64_MAX, &err), 0);
 	ck_assert_int_eq(vimg_convert(src, inner, &co, &err), 0);
 	file_window_end();
+	vimg_image_close(src, NULL);
 
 	f = fopen(host, "rb");
 	ck_assert_uint_eq(fread(back, 1, MiB, f), MiB);
