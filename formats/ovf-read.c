@@ -134,6 +134,16 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return !errno && !*end;
 }
 
+static bool href_leaves(const char *href)
+{
+	if (*href == '/' || *href == '\\')
+		return true;
+	for (const char *p = href; *p; p += strcspn(p, "/\\"), p += !!*p)
+		if (p[0] == '.' && p[1] == '.' && (!p[2] || p[2] == '/' || p[2] == '\\'))
+			return true;
+	return false;
+}
+
 static int read_references(struct ovf_ctx *c, const xmlNode *refs)
 {
 	for (const xmlNode *f = refs ? refs->children : NULL; f; f = f->next) {
@@ -159,6 +169,11 @@ static int read_references(struct ovf_ctx *c, const xmlNode *refs)
 		if (strstr(r->href, "://"))
 			return bad(c, f, "a File with a URL for ovf:href (only files of the "
 				       "package are read)");
+		/* DSP0243 5.1: an href is relative to the descriptor, inside the
+		 * package (subfolders are, as virt-v2v's test-i-ova-subfolders
+		 * shows); "/..." and ".." leave it. */
+		if (href_leaves(r->href))
+			return bad(c, f, "a File whose ovf:href leaves the package");
 	}
 	return 0;
 }
