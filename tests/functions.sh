@@ -248,3 +248,31 @@ check(gen == 2 or any(x["kind"] == "cdrom" for x in d["devices"]), "DVD drive")
 check(len(d["nics"]) == 1, "NIC")
 EOF2
 }
+
+# v2v_sees JSON V2V.txt [NAME]: virt-v2v's --print-source (V2V.txt) of an
+# OVA shows the VM of JSON (inspect's output, or an expected.json of a
+# generator): its name (NAME when given), memory, vCPUs, firmware, disk
+# count and MACs.
+v2v_sees() {
+	python3 - "$@" <<'EOF2'
+import json, re, sys
+src = json.load(open(sys.argv[1]))
+src = src.get("vm", src)
+t = open(sys.argv[2]).read()
+def field(name):
+    m = re.search(r"^\s*%s: (.*)$" % name, t, re.M)
+    return m.group(1).strip() if m else None
+def check(cond, what):
+    if not cond:
+        sys.exit(what)
+check(field("source name") == (sys.argv[3] if len(sys.argv) > 3 else src["name"]), "name")
+check(field("memory") == "%d (bytes)" % (src["memory-mb"] << 20), "memory " + str(field("memory")))
+check(field("nr vCPUs") == str(src["cpus"]), "vCPUs")
+check(field("firmware") == ("uefi" if src["firmware"] == "efi" else "bios"), "firmware")
+disks = [d for d in src["devices"] if d["kind"] == "disk" and d.get("file")]
+got = re.findall(r"^\s*\d+ \[\w+\]$", t.split("removable media:")[0], re.M)
+check(len(got) == len(disks), "disks: %d" % len(got))
+macs = [n["mac"] for n in src["nics"] if n.get("mac")]
+check(re.findall(r"mac: (\S+)", t) == macs, "MACs")
+EOF2
+}

@@ -112,26 +112,7 @@ if command -v virt-v2v >/dev/null 2>&1 && command -v nbdkit >/dev/null 2>&1; the
 		"$VIMG" inspect --output=json b/$vm >src.json
 		LIBGUESTFS_BACKEND=direct timeout 120 virt-v2v -i ova ova-$vm/$vm.ova \
 			--print-source >v2v.txt 2>&1 || { cat v2v.txt >&2; fail "virt-v2v $vm"; }
-		python3 - src.json v2v.txt <<'PY' || { cat v2v.txt >&2; fail "virt-v2v sees another $vm"; }
-import json, re, sys
-src = json.load(open(sys.argv[1]))["vm"]
-t = open(sys.argv[2]).read()
-def field(name):
-    m = re.search(r"^\s*%s: (.*)$" % name, t, re.M)
-    return m.group(1).strip() if m else None
-def check(cond, what):
-    if not cond:
-        sys.exit(what)
-check(field("source name") == src["name"], "name")
-check(field("memory") == "%d (bytes)" % (src["memory-mb"] << 20), "memory " + str(field("memory")))
-check(field("nr vCPUs") == str(src["cpus"]), "vCPUs")
-check(field("firmware") == ("uefi" if src["firmware"] == "efi" else "bios"), "firmware")
-disks = [d for d in src["devices"] if d["kind"] == "disk" and d.get("file")]
-got = re.findall(r"^\s*\d+ \[\w+\]$", t.split("removable media:")[0], re.M)
-check(len(got) == len(disks), "disks: %d" % len(got))
-macs = [n["mac"] for n in src["nics"] if n.get("mac")]
-check(re.findall(r"mac: (\S+)", t) == macs, "MACs")
-PY
+		v2v_sees src.json v2v.txt || { cat v2v.txt >&2; fail "virt-v2v sees another $vm"; }
 	done
 else
 	echo "virt-v2v or nbdkit absent: virt-v2v's reading not checked"
