@@ -66,10 +66,10 @@ static const struct {
 };
 
 /* The controller a disk on `bus` hangs off, added on first use. */
-static int bus_controller(struct vimg_vm *vm, size_t b, const char *model, char *id,
-			  size_t idlen, struct vimg_error *err)
+static int bus_controller(struct vimg_vm *vm, size_t b, unsigned index, const char *model,
+			  char *id, size_t idlen, struct vimg_error *err)
 {
-	snprintf(id, idlen, "%s0", buses[b].ctrl);
+	snprintf(id, idlen, "%s%u", buses[b].ctrl, index);
 	for (size_t i = 0; i < vm->n_ctrls; i++)
 		if (!strcmp(vm->ctrls[i].id, id))
 			return 0;
@@ -91,6 +91,10 @@ static int read_disk(struct vimg_vm *vm, const xmlNode *n, const char *scsi_mode
 {
 	char *device = xmlvm_attr(n, "device"), *bus = xmlvm_attr(xmlvm_child(n, "target"), "bus");
 	char *file = xmlvm_attr(xmlvm_child(n, "source"), "file"), id[16], node[32];
+	const xmlNode *addr = xmlvm_child(n, "address");
+	char *addr_type = xmlvm_attr(addr, "type"), *a_ctrl = xmlvm_attr(addr, "controller");
+	char *a_bus = xmlvm_attr(addr, "bus"), *a_unit = xmlvm_attr(addr, "unit");
+	unsigned index = 0, unit;
 	enum vimg_device_kind kind = !device || !strcmp(device, "disk") ? VIMG_DEV_DISK
 				     : !strcmp(device, "cdrom")	     ? VIMG_DEV_CDROM
 				     : !strcmp(device, "floppy")     ? VIMG_DEV_FLOPPY
@@ -106,14 +110,28 @@ static int read_disk(struct vimg_vm *vm, const xmlNode *n, const char *scsi_mode
 				  file ? file : device ? device : "?", err);
 		goto out;
 	}
-	rc = bus_controller(vm, b, scsi_model, id, sizeof(id), err);
+	/* libvirt's <address type='drive'>: IDE's bus is the channel (hdc is
+	 * bus 1 unit 0, as qemuxml2xmloutdata/boot-complex shows), the other
+	 * buses' controller the controller. Without one, the next unit. */
+	if (addr_type && !strcmp(addr_type, "drive") && a_unit && atoi(a_unit) >= 0 &&
+	    atoi(a_unit) < 64) {
+		const char *ix = buses[b].type == VIMG_CTRL_IDE ? a_bus : a_ctrl;
+
+		index = ix && atoi(ix) > 0 && atoi(ix) < 8 ? (unsigned)atoi(ix) : 0;
+		unit = (unsigned)atoi(a_unit);
+		if (!index && unit >= units[b])
+			units[b] = unit + 1;
+	} else {
+		unit = units[b]++;
+	}
+	rc = bus_controller(vm, b, index, scsi_model, id, sizeof(id), err);
 	if (!rc)
 		rc = vm_grow((void **)&vm->disks, vm->n_disks, sizeof(*vm->disks), "libvirt", err);
 	if (rc)
 		goto out;
-	snprintf(node, sizeof(node), "%s:%u", id, units[b]);
+	snprintf(node, sizeof(node), "%s:%u", id, unit);
 	vm->disks[vm->n_disks] = (struct vimg_vm_disk){
-		.kind = kind, .unit = units[b]++, .start_connected = true,
+		.kind = kind, .unit = unit, .start_connected = true,
 		.node = strdup(node), .controller = strdup(id),
 		.file = file ? strdup(file) : NULL,
 		.device_type = kind == VIMG_DEV_CDROM ? strdup("cdrom-image") : NULL,
@@ -125,6 +143,10 @@ out:
 	xmlFree(device);
 	xmlFree(bus);
 	xmlFree(file);
+	xmlFree(addr_type);
+	xmlFree(a_ctrl);
+	xmlFree(a_bus);
+	xmlFree(a_unit);
 	return rc;
 }
 

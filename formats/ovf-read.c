@@ -51,7 +51,7 @@ struct ovf_ctx {
 		size_t ctrl;
 	} *ids;
 	size_t n_ids;
-	unsigned per_type[8];	/* controllers of each model type so far */
+	uint32_t buses[8];	/* bus numbers taken, per controller type */
 	struct vimg_error *err;
 };
 
@@ -106,6 +106,16 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return !errno && !*end;
 }
 
+static bool href_leaves(const char *href)
+{
+	if (*href == '/' || *href == '\\')
+		return true;
+	for (const char *p = href; *p; p += strcspn(p, "/\\"), p += !!*p)
+		if (p[0] == '.' && p[1] == '.' && (!p[2] || p[2] == '/' || p[2] == '\\'))
+			return true;
+	return false;
+}
+
 static int read_references(struct ovf_ctx *c, const xmlNode *refs)
 {
 	for (const xmlNode *f = refs ? refs->children : NULL; f; f = f->next) {
@@ -131,6 +141,11 @@ static int read_references(struct ovf_ctx *c, const xmlNode *refs)
 		if (strstr(r->href, "://"))
 			return bad(c, f, "a File with a URL for ovf:href (only files of the "
 				       "package are read)");
+		/* DSP0243 5.1: an href is relative to the descriptor, inside the
+		 * package (subfolders are, as virt-v2v's test-i-ova-subfolders
+		 * shows); "/..." and ".." leave it. */
+		if (href_leaves(r->href))
+			return bad(c, f, "a File whose ovf:href leaves the package");
 	}
 	return 0;
 }
@@ -204,8 +219,10 @@ static int add_controller(struct ovf_ctx *c, const xmlNode *item, unsigned type,
 {
 	const struct vmmap_controller *m = vmmap_controller_by_ovf(type, subtype);
 	static const char *const names[] = { "", "ide", "scsi", "sata", "nvme", "virtio" };
-	char *instance = field(item, "InstanceID"), id[16];
+	char *instance = field(item, "InstanceID"), *addr, id[16];
 	struct vimg_vm *vm = c->vm;
+	unsigned bus = 0;
+	uint64_t a;
 	void *ni;
 	int rc;
 
@@ -213,13 +230,28 @@ static int add_controller(struct ovf_ctx *c, const xmlNode *item, unsigned type,
 		xmlFree(instance);
 		return bad(c, item, "an unknown controller type");
 	}
-	snprintf(id, sizeof(id), "%s%u", names[m->type], c->per_type[m->type]);
+	/* rasd:Address is the bus number (ovftool writes "IDE 1", Address 1,
+	 * before "IDE 0", Address 0: xp-multinic.ovf); without one, or when it
+	 * is taken, the lowest free bus. */
+	addr = field(item, "Address");
+	if (addr && parse_u64(addr, &a) && a < 32 && !(c->buses[m->type] & (1u << a)))
+		bus = (unsigned)a;
+	else
+		while (bus < 32 && (c->buses[m->type] & (1u << bus)))
+			bus++;
+	xmlFree(addr);
+	if (bus >= 32) {
+		xmlFree(instance);
+		return bad(c, item, "more than 32 controllers of one type");
+	}
+	c->buses[m->type] |= 1u << bus;
+	snprintf(id, sizeof(id), "%s%u", names[m->type], bus);
 	if ((rc = vm_grow((void **)&vm->ctrls, vm->n_ctrls, sizeof(*vm->ctrls), "ovf", c->err))) {
 		xmlFree(instance);
 		return rc;
 	}
 	vm->ctrls[vm->n_ctrls] = (struct vimg_vm_controller){
-		.type = m->type, .bus = c->per_type[m->type]++, .id = strdup(id),
+		.type = m->type, .bus = bus, .id = strdup(id),
 		.model = m->model ? strdup(m->model) : NULL,
 	};
 	ni = realloc(c->ids, (c->n_ids + 1) * sizeof(*c->ids));

@@ -112,6 +112,27 @@ for h in $harnesses; do
 				done
 		fi
 	fi
+	# The generators' packages and domain, as ovftool, VirtualBox and libvirt
+	# write them, and the hostile packages (the disks need qemu-img).
+	if [ "$h" = ovf ] || [ "$h" = tar ]; then
+		rm -rf "gen-$h-pkg"
+		if python3 "$top/fixtures/gen/ovf-gen.py" "gen-$h-pkg" >/dev/null 2>&1; then
+			if [ "$h" = tar ]; then
+				cp "gen-$h-pkg"/*.ova "gen-$h-pkg"/hostile/*.ova "corpus-$h/"
+			else
+				for x in vmware vbox; do
+					tar xf "gen-$h-pkg/$x.ova" -C "corpus-$h" "gen-$x.ovf"
+				done
+				cp "gen-$h-pkg"/ovf2/*.ovf "gen-$h-pkg"/hostile/laughs.ovf \
+					"gen-$h-pkg"/hostile/xxe.ovf "gen-$h-pkg"/hostile/*/*.ovf "corpus-$h/"
+			fi
+		fi
+	fi
+	if [ "$h" = libvirt ]; then
+		rm -rf "gen-$h-dom"
+		python3 "$top/fixtures/gen/libvirt-gen.py" "gen-$h-dom" >/dev/null 2>&1 &&
+			cp "gen-$h-dom/gen-libvirt.xml" "corpus-$h/"
+	fi
 	# Hyper-V's binary configurations, runtime state and VM registry, and
 	# the generator's files (the hostile ones too).
 	if [ "$h" = vmcx ]; then

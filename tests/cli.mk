@@ -27,13 +27,14 @@ CLI_TESTS = \
 	tests/test-convert-hyperv-azure.sh \
 	tests/test-convert-hyperv-xml.sh \
 	tests/test-convert-ovf.sh \
+	tests/test-import-generated.sh \
 	tests/test-convert-vbox.sh \
 	tests/test-inspect-vbox-corpus.sh \
 	tests/test-convert-vbox-xsd.sh \
 	tests/test-convert-hyperv-vmcx.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) fixtures/gen/vmss-gen.py fixtures/gen/nvram-gen.py \
-	fixtures/gen/vmcx-gen.py \
+	fixtures/gen/vmcx-gen.py fixtures/gen/ovf-gen.py fixtures/gen/libvirt-gen.py \
 	fixtures/nvram/make-certs.sh fixtures/nvram/pk.der fixtures/nvram/kek.der \
 	fixtures/nvram/db.der tests/fuzz/fuzz-nvram.c \
 	bench/bench-convert.sh bench/bench-convert-vm.sh

@@ -197,17 +197,19 @@ for x, y in zip(da, dc):
 EOF2
 }
 
-# v2v_sees SRC.json INPUT-MODE INPUT: virt-v2v -i INPUT-MODE INPUT
-# --print-source (no appliance needed) shows the memory, CPUs, firmware,
-# disk count and MACs of the VM inspect output SRC.json describes; returns
-# 2 when virt-v2v or nbdkit is absent.
+# v2v_sees JSON MODE INPUT [NAME]: virt-v2v -i MODE INPUT --print-source
+# (no appliance needed; its output left in $TMPD/v2v.txt) shows the VM of
+# JSON (inspect's output, or a generator's expected.json): its name (NAME,
+# when given), memory, vCPUs, firmware, disk count and MACs. Returns 2 when
+# virt-v2v or nbdkit is absent.
 v2v_sees() {
 	command -v virt-v2v >/dev/null 2>&1 && command -v nbdkit >/dev/null 2>&1 || return 2
 	LIBGUESTFS_BACKEND=direct timeout 120 virt-v2v -i "$2" "$3" --print-source \
 		>"$TMPD/v2v.txt" 2>&1 || { cat "$TMPD/v2v.txt" >&2; return 1; }
-	python3 - "$1" "$TMPD/v2v.txt" <<'EOF2' || { cat "$TMPD/v2v.txt" >&2; return 1; }
+	python3 - "$1" "$TMPD/v2v.txt" ${4:+"$4"} <<'EOF2' || { cat "$TMPD/v2v.txt" >&2; return 1; }
 import json, re, sys
-src = json.load(open(sys.argv[1]))["vm"]
+src = json.load(open(sys.argv[1]))
+src = src.get("vm", src)
 t = open(sys.argv[2]).read()
 def field(name):
     m = re.search(r"^\s*%s: (.*)$" % name, t, re.M)
@@ -215,6 +217,8 @@ def field(name):
 def check(cond, what):
     if not cond:
         sys.exit("virt-v2v sees another VM: " + what)
+if len(sys.argv) > 3:
+    check(field("source name") == sys.argv[3], "name " + str(field("source name")))
 check(field("memory") == "%d (bytes)" % (src["memory-mb"] << 20), "memory " + str(field("memory")))
 check(field("nr vCPUs") == str(src["cpus"]), "vCPUs")
 # A domain without a loader is BIOS to libvirt; virt-v2v calls it unknown.

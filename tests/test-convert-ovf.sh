@@ -119,9 +119,9 @@ expect_status 2 "$VIMG" convert --to ova --ovf-version=3.0 b/esx-efi ova3
 # virt-v2v reads the OVA as vimg wrote it.
 for vm in ws-bios esx-efi; do
 	"$VIMG" inspect --output=json b/$vm >src.json
-	v2v_sees src.json ova ova-$vm/$vm.ova
+	v2v_sees src.json ova ova-$vm/$vm.ova $vm
 	case $? in
-	0) grep -q "source name: $vm\$" v2v.txt || fail "virt-v2v: $vm's name" ;;
+	0) ;;
 	2) echo "virt-v2v or nbdkit absent: virt-v2v's reading not checked"; break ;;
 	*) fail "virt-v2v $vm" ;;
 	esac
