@@ -40,21 +40,30 @@ static int put_uint(struct kvtext *kv, struct vimg_error *err, uint64_t v, const
 	return put(kv, err, s, "%s", key);
 }
 
+/* The SATA bus a virtio controller becomes: after the VM's own SATA
+ * controllers, so its disks take no SATA disk's place. */
+static unsigned virtio_sata_bus(const struct vimg_vm *vm, const struct vimg_vm_controller *c)
+{
+	unsigned first = 0;
+
+	for (size_t i = 0; i < vm->n_ctrls; i++)
+		if (vm->ctrls[i].type == VIMG_CTRL_SATA && vm->ctrls[i].bus + 1 > first)
+			first = vm->ctrls[i].bus + 1;
+	return first + c->bus;
+}
+
 /* VMware's name for a controller: virtio becomes SATA. */
-static const char *vmx_controller(const struct vimg_vm *vm, const char *id, char *out, size_t n,
-				  struct vimg_warnings **w)
+static const char *vmx_controller(const struct vimg_vm *vm, const char *id, char *out, size_t n)
 {
 	for (size_t i = 0; i < vm->n_ctrls; i++) {
 		const struct vimg_vm_controller *c = &vm->ctrls[i];
 
 		if (strcasecmp(c->id, id))
 			continue;
-		if (c->type == VIMG_CTRL_VIRTIO) {
-			warnings_add(w, id, "VMware has no virtio disks: they move to SATA");
-			snprintf(out, n, "sata%u", c->bus);
-		} else {
+		if (c->type == VIMG_CTRL_VIRTIO)
+			snprintf(out, n, "sata%u", virtio_sata_bus(vm, c));
+		else
 			snprintf(out, n, "%s", c->id);
-		}
 		return out;
 	}
 	return NULL;
@@ -74,7 +83,7 @@ static int put_controllers(struct kvtext *kv, const struct vimg_vm *vm, struct v
 			 c->type == VIMG_CTRL_SCSI	   ? "scsi"
 			 : c->type == VIMG_CTRL_NVME ? "nvme"
 						     : "sata",
-			 c->bus);
+			 c->type == VIMG_CTRL_VIRTIO ? virtio_sata_bus(vm, c) : c->bus);
 		rc = put(kv, err, "TRUE", "%s.present", id);
 		if (!rc && c->type == VIMG_CTRL_SCSI)
 			rc = put(kv, err, c->model ? c->model : "lsilogic", "%s.virtualDev", id);
@@ -92,9 +101,11 @@ static int put_disks(struct kvtext *kv, const struct vimg_vm *vm, struct vimg_wa
 		char ctrl[16], node[32];
 
 		if (d->kind == VIMG_DEV_FLOPPY || !d->controller ||
-		    !vmx_controller(vm, d->controller, ctrl, sizeof(ctrl), w))
+		    !vmx_controller(vm, d->controller, ctrl, sizeof(ctrl)))
 			continue;
 		snprintf(node, sizeof(node), "%s:%u", ctrl, d->unit);
+		if (d->node && strcmp(d->node, node))
+			warnings_add(w, d->node, "moves to %s: VMware has no virtio disks", node);
 		rc = put(kv, err, "TRUE", "%s.present", node);
 		if (!rc)
 			rc = put(kv, err, d->file, "%s.fileName", node);
@@ -113,7 +124,8 @@ static int put_nics(struct kvtext *kv, const struct vimg_vm *vm, struct vimg_err
 
 	for (size_t i = 0; !rc && i < vm->n_nics; i++) {
 		const struct vimg_vm_nic *n = &vm->nics[i];
-		bool generated = n->mac_type == VIMG_MAC_GENERATED;
+		/* Without a MAC, VMware makes one. */
+		bool generated = n->mac_type == VIMG_MAC_GENERATED || !n->mac;
 		unsigned k = n->index;
 
 		rc = put(kv, err, "TRUE", "ethernet%u.present", k);

@@ -461,12 +461,14 @@ int ova_verify(struct vimg_vm *vm, const char *ovf_path, struct vimg_error *err)
 	for (char *line = strtok_r(text, "\n", &save); !rc && line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct mf_line l;
-		char **nl;
+		char **nl, shown[84];
 
 		if (!*line || !strcmp(line, "\r"))
 			continue;
+		snprintf(shown, sizeof(shown), "%s", line);
 		if (!parse_mf_line(line, &l)) {
-			rc = vimg_error_set(err, VIMG_ECORRUPT, "manifest: malformed line");
+			rc = vimg_error_set(err, VIMG_ECORRUPT, "manifest: \"%s\" is no SHA1, SHA256 "
+					    "or SHA512 line", shown);
 			break;
 		}
 		if (!(nl = realloc(listed, (n_listed + 1) * sizeof(*nl)))) {
