@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <limits.h>
@@ -569,6 +570,28 @@ out:
 	return rc;
 }
 
+/* Remove the files written into dir (empty before), and dir if made. */
+static void empty_dir(const char *dir, bool made)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *p;
+
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0) {
+			unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (made)
+		rmdir(dir);
+}
+
 int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_vm_convert_opts *o,
 		    struct vimg_warnings **w, struct vimg_error *err)
 {
@@ -576,6 +599,7 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	const char *format, *options;
 	struct vimg_vm *dst = NULL;
 	char real[PATH_MAX], *n = NULL;
+	bool made = false, taken = false;
 	int rc;
 
 	if (!vm_valid(src) || !outdir || !o)
@@ -605,9 +629,12 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 		rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 		goto out;
 	}
+	made = access(outdir, F_OK) != 0;
 	rc = vm_make_dir(outdir, err);
 	if (!rc && !realpath(outdir, real))
 		rc = vimg_error_set_errno(err, errno, "%s", outdir);
+	if (!rc)
+		taken = true;
 	if (rc)
 		goto out;
 	free(dst->dir);
@@ -664,6 +691,9 @@ int vimg_vm_convert(struct vimg_vm *src, const char *outdir, const struct vimg_v
 	if (!rc && t->package == PACKAGE_MANIFEST)
 		rc = ova_write_manifest(dst, dst->path, o->manifest, err);
 out:
+	/* OUTDIR was empty: a failed conversion leaves it so, not half a VM. */
+	if (rc && taken)
+		empty_dir(real, made);
 	vimg_vm_close(dst);
 	free(n);
 	return rc ? vimg_error_prefix(err, "converting %s to %s", src->path, o->to) : 0;

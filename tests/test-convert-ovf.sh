@@ -182,7 +182,7 @@ for bad in dotdot:unsafe absolute:unsafe symlink:links badhash:SHA256 unlisted:"
 	name=${bad%%:*}
 	expect_status 1 "$VIMG" convert --to libvirt $name.ova out-$name
 	grep -q "${bad#*:}" err || fail "$name.ova: $(cat err)"
-	[ ! -e out-$name ] || [ -z "$(ls out-$name)" ] || fail "$name.ova: wrote $(ls out-$name)"
+	[ ! -e out-$name ] || fail "$name.ova: a failed conversion left out-$name: $(ls out-$name)"
 done
 [ ! -e /tmp/evil ] && [ ! -e "$TMPD/../evil" ] || fail "something was written outside"
 
