@@ -76,3 +76,12 @@ ssize_t efivar_find(const struct efi_var *vars, size_t n, const char *name,
 			return (ssize_t)i;
 	return -1;
 }
+
+bool efivar_non_volatile(const struct efi_var *v, struct vimg_warnings **w)
+{
+	if (v->attr & EFI_VAR_NON_VOLATILE)
+		return true;
+	warnings_add(w, v->name, "volatile (attributes 0x%x): the firmware makes it at boot, the "
+		     "store does not keep it", v->attr);
+	return false;
+}
