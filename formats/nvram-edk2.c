@@ -290,7 +290,7 @@ int nvram_edk2_build(const struct efi_var *vars, size_t n, const uint8_t *templa
 	memset(b + start, 0xff, end - start);
 	off = start;
 	for (size_t i = 0; i < tmpl.n_vars; i++)
-		if (efivar_find(vars, n, tmpl.vars[i].name, tmpl.vars[i].guid) < 0 &&
+		if (!efivar_replaced(vars, n, &tmpl.vars[i]) &&
 		    put_var(b, &off, end, &tmpl.vars[i], err))
 			goto fail;
 	for (size_t i = 0; i < n; i++) {

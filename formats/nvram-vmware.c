@@ -302,7 +302,7 @@ int nvram_vmware_build(const struct efi_var *vars, size_t n, const uint8_t *temp
 	memcpy(s, "VMWNVRAM", 8);
 	st_le32(s + 8, word);
 	for (size_t i = 0; i < tmpl.n_vars; i++) {
-		if (efivar_find(vars, n, tmpl.vars[i].name, tmpl.vars[i].guid) >= 0)
+		if (efivar_replaced(vars, n, &tmpl.vars[i]))
 			continue;
 		if (put_var(s, &off, slen, &tmpl.vars[i], err))
 			goto fail;

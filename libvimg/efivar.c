@@ -85,3 +85,12 @@ bool efivar_non_volatile(const struct efi_var *v, struct vimg_warnings **w)
 		     "store does not keep it", v->attr);
 	return false;
 }
+
+bool efivar_replaced(const struct efi_var *vars, size_t n, const struct efi_var *t)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((vars[i].attr & EFI_VAR_NON_VOLATILE) && !strcmp(vars[i].name, t->name) &&
+		    !memcmp(vars[i].guid, t->guid, 16))
+			return true;
+	return false;
+}

@@ -106,6 +106,9 @@ void efivar_clear(struct efi_var *v);
 /* Whether a store keeps v (it is non-volatile); a warning in *w (may be
  * NULL) names it when not. */
 bool efivar_non_volatile(const struct efi_var *v, struct vimg_warnings **w);
+/* Whether vars has a non-volatile variable of t's name and GUID: one a store
+ * written from vars holds instead of a template's t. */
+bool efivar_replaced(const struct efi_var *vars, size_t n, const struct efi_var *t);
 /* The index of (name, guid) in vars, or -1. */
 ssize_t efivar_find(const struct efi_var *vars, size_t n, const char *name,
 		    const uint8_t guid[16]);
