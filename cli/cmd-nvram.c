@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vimg nvram: a VM's UEFI variables (VMware's .nvram, an edk2 store) listed
- * and decoded, or written as the variable store OVMF boots from, so that a
- * VM moved to KVM keeps its boot entries and Secure Boot keys.
+ * and decoded, or written as the variable store OVMF boots from or as
+ * VMware's .nvram, so that a VM moved to KVM or back to VMware keeps its boot
+ * entries and Secure Boot keys.
  */
 #include "config.h"
 
@@ -13,8 +14,8 @@
 
 static const char usage[] =
 	"Usage: vimg nvram list [--output=human|json] [--allow-escape] SRC\n"
-	"       vimg nvram export --to ovmf [--template FILE] [--output=human|json]\n"
-	"                         [--allow-escape] SRC OUT.fd\n"
+	"       vimg nvram export --to ovmf|vmware [--template FILE]\n"
+	"                         [--output=human|json] [--allow-escape] SRC OUT\n"
 	"\n"
 	"SRC is a VMware .nvram file, an edk2 variable store (OVMF_VARS.fd), or a\n"
 	"VM (a folder or its .vmx: its nvram = \"...\" file). SRC is only read.\n"
@@ -34,14 +35,23 @@ static const char usage[] =
 	"  replaced. The same SRC always gives the same bytes. Volatile variables\n"
 	"  (the firmware makes them at boot) are left out with a warning.\n"
 	"\n"
-	"  --to FORMAT          export target: ovmf (the only one)\n"
-	"  --template FILE      export: start from this edk2 store\n"
+	"export --to vmware: write them as VMware's .nvram, authenticated\n"
+	"  variables kept. Without --template the container VMware makes for an\n"
+	"  EFI VM's variables (one EFI_/NV section of 256 KiB, 262164 bytes); with\n"
+	"  it (a VMware .nvram), the template's sections and layout, its variables\n"
+	"  kept unless SRC has them too. Deterministic, volatile variables left\n"
+	"  out, as for ovmf.\n"
+	"\n"
+	"  --to FORMAT          export target: ovmf or vmware\n"
+	"  --template FILE      export: start from this store (edk2 for ovmf,\n"
+	"                       a VMware .nvram for vmware)\n"
 	"  --output=FMT         human (default) or json\n"
 	"  --allow-escape       a VM's nvram may lie outside its folder\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Example:\n"
-	"  vimg nvram export --to ovmf vm/win11.vmx win11_VARS.fd\n";
+	"  vimg nvram export --to ovmf vm/win11.vmx win11_VARS.fd\n"
+	"  vimg nvram export --to vmware win11_VARS.fd win11/win11.nvram\n";
 
 enum { OPT_TO = 300, OPT_TEMPLATE };
 
@@ -109,16 +119,18 @@ static int cmd_nvram_run(int argc, char **argv)
 	if (!export && strcmp(action, "list"))
 		return cli_usage(&cmd_nvram, "unknown action '%s' (list or export)", action);
 	if (argc - optind != (export ? 2 : 1))
-		return cli_usage(&cmd_nvram, export ? "export expects SRC and OUT.fd"
+		return cli_usage(&cmd_nvram, export ? "export expects SRC and OUT"
 						    : "list expects one SRC");
-	if (export && (!to || strcmp(to, "ovmf")))
-		return cli_usage(&cmd_nvram, "export needs --to ovmf");
+	if (export && (!to || (strcmp(to, "ovmf") && strcmp(to, "vmware"))))
+		return cli_usage(&cmd_nvram, "export needs --to ovmf or --to vmware");
 	if (!export && (to || template))
 		return cli_usage(&cmd_nvram, "--to and --template apply to export");
 	if (open_source(argv[optind], flags, &nv, &err))
 		return cli_error(&cmd_nvram, &err);
-	if (export)
+	if (export && !strcmp(to, "ovmf"))
 		rc = vimg_nvram_export_ovmf(nv, argv[optind + 1], template, &w, &err);
+	else if (export)
+		rc = vimg_nvram_export_vmware(nv, argv[optind + 1], template, &w, &err);
 	if (output == OUTPUT_JSON) {
 		struct vimg_emit em;
 		struct json j;
@@ -129,7 +141,7 @@ static int cmd_nvram_run(int argc, char **argv)
 		json_str(&j, "source", argv[optind]);
 		if (export) {
 			json_str(&j, "output", argv[optind + 1]);
-			json_str(&j, "format", "ovmf");
+			json_str(&j, "format", to);
 			json_bool(&j, "written", rc == 0);
 			cli_warnings_json(&j, w);
 		} else {
@@ -153,7 +165,7 @@ static int cmd_nvram_run(int argc, char **argv)
 
 const struct cmd cmd_nvram = {
 	.name = "nvram",
-	.summary = "list a VM's UEFI variables, or export them as an OVMF variable store",
+	.summary = "list a VM's UEFI variables, or export them for OVMF or VMware",
 	.usage = usage,
 	.run = cmd_nvram_run,
 };

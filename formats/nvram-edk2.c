@@ -290,16 +290,12 @@ int nvram_edk2_build(const struct efi_var *vars, size_t n, const uint8_t *templa
 	memset(b + start, 0xff, end - start);
 	off = start;
 	for (size_t i = 0; i < tmpl.n_vars; i++)
-		if (efivar_find(vars, n, tmpl.vars[i].name, tmpl.vars[i].guid) < 0 &&
+		if (!efivar_replaced(vars, n, &tmpl.vars[i]) &&
 		    put_var(b, &off, end, &tmpl.vars[i], err))
 			goto fail;
 	for (size_t i = 0; i < n; i++) {
-		if (!(vars[i].attr & EFI_VAR_NON_VOLATILE)) {
-			warnings_add(w, vars[i].name,
-				     "volatile (attributes 0x%x): the firmware makes it at boot, "
-				     "the store does not keep it", vars[i].attr);
+		if (!efivar_non_volatile(&vars[i], w))
 			continue;
-		}
 		if (put_var(b, &off, end, &vars[i], err))
 			goto fail;
 	}
@@ -313,8 +309,6 @@ oom:
 fail:
 	free(b);
 out:
-	for (size_t i = 0; i < tmpl.n_vars; i++)
-		efivar_clear(&tmpl.vars[i]);
-	free(tmpl.vars);
+	nvram_release(&tmpl);
 	return rc;
 }

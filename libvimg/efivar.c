@@ -76,3 +76,21 @@ ssize_t efivar_find(const struct efi_var *vars, size_t n, const char *name,
 			return (ssize_t)i;
 	return -1;
 }
+
+bool efivar_non_volatile(const struct efi_var *v, struct vimg_warnings **w)
+{
+	if (v->attr & EFI_VAR_NON_VOLATILE)
+		return true;
+	warnings_add(w, v->name, "volatile (attributes 0x%x): the firmware makes it at boot, the "
+		     "store does not keep it", v->attr);
+	return false;
+}
+
+bool efivar_replaced(const struct efi_var *vars, size_t n, const struct efi_var *t)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((vars[i].attr & EFI_VAR_NON_VOLATILE) && !strcmp(vars[i].name, t->name) &&
+		    !memcmp(vars[i].guid, t->guid, 16))
+			return true;
+	return false;
+}

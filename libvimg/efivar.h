@@ -60,6 +60,10 @@ struct vimg_nvram {
 	uint64_t store_size;		/* edk2: the variable store's Size */
 };
 
+/* Free what nv holds (variables, sections, path), not nv itself: for a
+ * vimg_nvram on the stack, such as a template's. */
+void nvram_release(struct vimg_nvram *nv);
+
 /* ---- the store parsers (formats/nvram-*.c) ------------------------------- */
 
 /* Each takes the whole file (at most EFI_STORE_MAX_BYTES) and fills nv;
@@ -80,6 +84,17 @@ int nvram_edk2_build(const struct efi_var *vars, size_t n, const uint8_t *templa
 		     size_t template_len, uint8_t **out, size_t *out_len,
 		     struct vimg_warnings **w, struct vimg_error *err);
 
+/*
+ * VMware's .nvram holding vars: template's sections and layout (NULL: one
+ * EFI_/NV section of 256 KiB, as VMware makes it) with template's own
+ * variables kept unless vars replace them. *out is malloc'd, *out_len its
+ * size. A variable that does not fit is VIMG_ENOSPC naming it; a template
+ * with two EFI stores is VIMG_EUNSUPPORTED.
+ */
+int nvram_vmware_build(const struct efi_var *vars, size_t n, const uint8_t *template,
+		       size_t template_len, uint8_t **out, size_t *out_len,
+		       struct vimg_warnings **w, struct vimg_error *err);
+
 /* ---- variables (efivar.c) ------------------------------------------------- */
 
 /* Append a copy of name16 (UTF-16LE, name16_len bytes, terminator optional)
@@ -88,6 +103,12 @@ int efivar_add(struct vimg_nvram *nv, const uint8_t guid[16], uint32_t attr,
 	       const uint8_t *name16, size_t name16_len, const uint8_t *data, size_t len,
 	       uint64_t offset, const char *fmt, struct vimg_error *err);
 void efivar_clear(struct efi_var *v);
+/* Whether a store keeps v (it is non-volatile); a warning in *w (may be
+ * NULL) names it when not. */
+bool efivar_non_volatile(const struct efi_var *v, struct vimg_warnings **w);
+/* Whether vars has a non-volatile variable of t's name and GUID: one a store
+ * written from vars holds instead of a template's t. */
+bool efivar_replaced(const struct efi_var *vars, size_t n, const struct efi_var *t);
 /* The index of (name, guid) in vars, or -1. */
 ssize_t efivar_find(const struct efi_var *vars, size_t n, const char *name,
 		    const uint8_t guid[16]);

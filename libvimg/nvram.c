@@ -2,7 +2,7 @@
 /*
  * Firmware variables (vimg.h, "firmware variables"): a VM's .nvram or an
  * edk2 variable store opened read-only, described for inspect, and written
- * as the store OVMF boots from. The file is read whole (stores are small and
+ * as the store OVMF boots from or as VMware's .nvram. The file is read whole (stores are small and
  * bounded), probed, and handed to its format's parser in formats/.
  */
 #include "config.h"
@@ -83,15 +83,20 @@ int vimg_vm_nvram_open(const struct vimg_vm *vm, struct vimg_nvram **out,
 	return rc;
 }
 
-void vimg_nvram_close(struct vimg_nvram *nv)
+void nvram_release(struct vimg_nvram *nv)
 {
-	if (!nv)
-		return;
 	for (size_t i = 0; i < nv->n_vars; i++)
 		efivar_clear(&nv->vars[i]);
 	free(nv->vars);
 	free(nv->sections);
 	free(nv->path);
+}
+
+void vimg_nvram_close(struct vimg_nvram *nv)
+{
+	if (!nv)
+		return;
+	nvram_release(nv);
 	free(nv);
 }
 
@@ -178,20 +183,21 @@ int vimg_nvram_info(struct vimg_nvram *nv, const struct vimg_emit *em, struct vi
 	return 0;
 }
 
-int vimg_nvram_export_ovmf(const struct vimg_nvram *nv, const char *out, const char *template,
-			   struct vimg_warnings **w, struct vimg_error *err)
+typedef int (*store_build)(const struct efi_var *vars, size_t n, const uint8_t *template,
+			   size_t template_len, uint8_t **out, size_t *out_len,
+			   struct vimg_warnings **w, struct vimg_error *err);
+
+static int export_store(const struct vimg_nvram *nv, const char *out, const char *template,
+			store_build build, struct vimg_warnings **w, struct vimg_error *err)
 {
 	char *tbuf = NULL;
 	size_t tlen = 0, len;
 	uint8_t *store;
 	int rc;
 
-	if (!nv || !out)
-		return vimg_error_set(err, VIMG_EINVAL, "vimg_nvram_export_ovmf: invalid arguments");
 	if (template && file_read_all(template, EFI_STORE_MAX_BYTES, "template", &tbuf, &tlen, err))
 		return -1;
-	rc = nvram_edk2_build(nv->vars, nv->n_vars, (const uint8_t *)tbuf, tlen, &store, &len, w,
-			      err);
+	rc = build(nv->vars, nv->n_vars, (const uint8_t *)tbuf, tlen, &store, &len, w, err);
 	free(tbuf);
 	if (rc) {
 		if (template)
@@ -201,4 +207,22 @@ int vimg_nvram_export_ovmf(const struct vimg_nvram *nv, const char *out, const c
 	rc = file_replace(out, store, len, err);
 	free(store);
 	return rc;
+}
+
+int vimg_nvram_export_ovmf(const struct vimg_nvram *nv, const char *out, const char *template,
+			   struct vimg_warnings **w, struct vimg_error *err)
+{
+	if (!nv || !out)
+		return vimg_error_set(err, VIMG_EINVAL,
+				      "vimg_nvram_export_ovmf: invalid arguments");
+	return export_store(nv, out, template, nvram_edk2_build, w, err);
+}
+
+int vimg_nvram_export_vmware(const struct vimg_nvram *nv, const char *out, const char *template,
+			     struct vimg_warnings **w, struct vimg_error *err)
+{
+	if (!nv || !out)
+		return vimg_error_set(err, VIMG_EINVAL,
+				      "vimg_nvram_export_vmware: invalid arguments");
+	return export_store(nv, out, template, nvram_vmware_build, w, err);
 }

@@ -824,12 +824,27 @@ int vimg_nvram_info(struct vimg_nvram *nv, const struct vimg_emit *em, struct vi
  * file, whose variables are kept unless nv has them too), or with template
  * NULL the layout of OVMF's 4 MiB build (540672 bytes, as Debian's
  * OVMF_VARS_4M.fd). Authenticated variables keep their attributes; their
- * timestamps are those of the source store (zero for VMware's). The output
- * is a function of the input alone. Volatile variables are left out with a
- * warning in *w (may be NULL).
+ * timestamps are those of the source store (for VMware's: those vimg wrote
+ * there, else zero). The output is a function of the input alone. Volatile
+ * variables are left out with a warning in *w (may be NULL).
  */
 int vimg_nvram_export_ovmf(const struct vimg_nvram *nv, const char *out, const char *template,
 			   struct vimg_warnings **w, struct vimg_error *err);
+/*
+ * Write nv's non-volatile variables to out (replaced atomically) as VMware's
+ * .nvram: template's sections and layout kept byte for byte (a VMware .nvram,
+ * whose variables are kept unless nv has them too; a BIOS VM's file gets an
+ * EFI store section appended), or with template NULL the container VMware
+ * makes for an EFI VM's variables (version 1, one EFI_/NV section of 256 KiB
+ * holding the VMWNVRAM store, 262164 bytes). Time-based authenticated
+ * variables carry their timestamp in the 40 bytes VMware keeps before their
+ * data. The output is a function of the input alone. Volatile variables are
+ * left out with a warning in *w (may be NULL); a variable the store cannot
+ * hold is VIMG_ENOSPC naming it.
+ */
+int vimg_nvram_export_vmware(const struct vimg_nvram *nv, const char *out,
+			     const char *template, struct vimg_warnings **w,
+			     struct vimg_error *err);
 /* ---- saved state (VMware .vmss / .vmsn / .vmem) ------------------------- */
 
 /*

@@ -307,14 +307,10 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 	} else if (t->nvram == NVRAM_EDK2) {
 		rc = vimg_nvram_export_ovmf(nv, to, NULL, w, err);
 	} else if (strcmp(vimg_nvram_format(nv), "vmware")) {
-		/* The firmware makes a new one, without the VM's boot entries and keys. */
-		warnings_add(w, "nvram", "the %s variable store is not carried: writing VMware's "
-			     ".nvram is not supported yet", vimg_nvram_format(nv));
-		rc = 1;
+		rc = vimg_nvram_export_vmware(nv, to, NULL, w, err);
 	} else {
-		char *from;
-
-		char *buf = NULL;
+		/* VMware's own file is copied: its other sections are its firmware's. */
+		char *from, *buf = NULL;
 		size_t len;
 
 		rc = vm_member(src, src->nvram, &from, err);
@@ -326,9 +322,7 @@ static int carry_nvram(struct vimg_vm *src, struct vimg_vm *dst, const struct ta
 		free(buf);
 		free(from);
 	}
-	if (rc == 1)
-		rc = vm_set_str(&dst->nvram, NULL, err);
-	else if (!rc)
+	if (!rc)
 		rc = vm_set_str(&dst->nvram, name, err);
 	vimg_nvram_close(nv);
 	free(name);

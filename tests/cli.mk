@@ -21,6 +21,7 @@ CLI_TESTS = \
 	tests/test-config-malformed.sh \
 	tests/test-nvram.sh \
 	tests/test-nvram-ovmf.sh \
+	tests/test-nvram-vmware-write.sh \
 	tests/test-memdump.sh \
 	tests/test-convert-vm.sh \
 	tests/test-convert-roundtrip.sh \

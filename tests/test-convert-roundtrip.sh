@@ -5,8 +5,10 @@
 # contents, NICs and their MACs), except what the conversion reported: disk
 # buses and NIC models it moved (each named in a warning), settings the
 # middle hypervisor has no place for (VirtualBox: the CPU topology, Secure
-# Boot), and the EFI variables, which VMware's .nvram cannot take yet (a
-# warning too). The .vmx written afresh opens in vimg and in qemu-img's
+# Boot, the EFI variables: a warning too). Through libvirt the EFI VM's
+# non-volatile variables come back (name, GUID, SHA-256 of the data) in the
+# .nvram written from the OVMF store. The .vmx written afresh opens in vimg
+# and in qemu-img's
 # view of its disks; vimg inspect finds no problem in it. libvirt domain XML
 # as libvirt writes it (the corpus) reads into the model.
 . "${VIMG_SRCDIR:-$(dirname "$0")/..}/tests/functions.sh"
@@ -26,9 +28,23 @@ for vm in ws-bios esx-efi chain branch; do
 	"$VIMG" inspect --output=json b/$vm >a.json
 	"$VIMG" inspect --output=json back-$vm >c.json || fail "$vm: inspect the result"
 	same_model a.json c.json w1.json w2.json >pairs || fail "$vm: the model changed"
-	if [ "$(json_get a.json "d['vm']['firmware']")" = efi ]; then
+	if [ "$(json_get a.json "d['vm']['firmware']")" = efi ] && [ $hv = virtualbox ]; then
 		grep -q '"key": *"nvram"' w1.json w2.json ||
 			fail "$vm: the lost EFI variables are not reported"
+	elif [ "$(json_get a.json "d['vm']['firmware']")" = efi ]; then
+		! grep -q '"key": *"nvram"' w1.json w2.json || fail "$vm: $(cat w1.json w2.json)"
+		[ "$(json_get c.json "d['vm']['nvram']")" = $vm.nvram ] || fail "$vm: no nvram"
+		src_nv=$(json_get a.json "d['vm']['nvram']")
+		"$VIMG" nvram list --output=json "b/$vm/$src_nv" >nv1.json
+		"$VIMG" nvram list --output=json back-$vm/$vm.nvram >nv2.json ||
+			fail "$vm: the .nvram written does not read"
+		python3 - nv1.json nv2.json <<'EOF' || fail "$vm: the variables did not come back"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+nv = lambda d: [(v["name"], v["guid"], v["sha256"]) for v in d["variables"] if v["attributes"] & 1]
+if not nv(a) or nv(a) != nv(b) or b["format"] != "vmware":
+    sys.exit("%s\n!=\n%s" % (nv(a), nv(b)))
+EOF
 	fi
 	while read -r from to; do
 		qemu-img compare -q "b/$vm/$from" "back-$vm/$to" || fail "$vm: $to differs from $from"
