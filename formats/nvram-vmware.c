@@ -173,11 +173,15 @@ int nvram_vmware_parse(struct vimg_nvram *nv, const uint8_t *buf, size_t len,
 			return vimg_error_set(err, VIMG_ECORRUPT,
 					      "nvram: section at offset 0x%llx: more than %u sections",
 					      (unsigned long long)off, EFI_STORE_MAX_SECTIONS);
-		ns = realloc(nv->sections, (nv->n_sections + 1) * sizeof(*ns));
-		if (!ns)
-			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-		nv->sections = ns;
-		sec = &ns[nv->n_sections++];
+		if (nv->n_sections == nv->cap_sections) {
+			size_t cap = nv->cap_sections ? nv->cap_sections * 2 : 8;
+
+			if (!(ns = realloc(nv->sections, cap * sizeof(*ns))))
+				return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+			nv->sections = ns;
+			nv->cap_sections = cap;
+		}
+		sec = &nv->sections[nv->n_sections++];
 		printable(buf + off, sec->name);
 		printable(buf + off + 4, sec->subname);
 		sec->offset = off;

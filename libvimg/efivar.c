@@ -35,11 +35,15 @@ int efivar_add(struct vimg_nvram *nv, const uint8_t guid[16], uint32_t attr,
 		return vimg_error_set(err, VIMG_ECORRUPT,
 				      "%s: variable at offset 0x%llx: name is empty or not "
 				      "valid UTF-16", fmt, (unsigned long long)offset);
-	nvv = realloc(nv->vars, (nv->n_vars + 1) * sizeof(*nvv));
-	if (!nvv)
-		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
-	nv->vars = nvv;
-	v = &nvv[nv->n_vars];
+	if (nv->n_vars == nv->cap_vars) {
+		size_t cap = nv->cap_vars ? nv->cap_vars * 2 : 32;
+
+		if (!(nvv = realloc(nv->vars, cap * sizeof(*nvv))))
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		nv->vars = nvv;
+		nv->cap_vars = cap;
+	}
+	v = &nv->vars[nv->n_vars];
 	memset(v, 0, sizeof(*v));
 	memcpy(v->guid, guid, 16);
 	v->attr = attr;

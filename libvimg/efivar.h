@@ -54,9 +54,9 @@ struct vimg_nvram {
 	const char *format;		/* "vmware" or "edk2" */
 	uint32_t version;		/* VMware container version */
 	struct nvram_section *sections;
-	size_t n_sections;
+	size_t n_sections, cap_sections;
 	struct efi_var *vars;
-	size_t n_vars;
+	size_t n_vars, cap_vars;	/* grown by doubling: hostile stores hold thousands */
 	uint64_t store_size;		/* edk2: the variable store's Size */
 };
 
