@@ -18,6 +18,8 @@ tests_libtestlib_la_LIBADD = libvimg/libvimg.la $(CHECK_LIBS)
 TESTLIB = tests/libtestlib.la $(CHECK_LIBS)
 endif
 
+# Slowest first: make check -j2 starts tests in this order.
+TESTS += $(BOOT_SLOW_TESTS)
 include tests/core.mk
 include tests/qcow2.mk
 include tests/cli.mk
