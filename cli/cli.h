@@ -79,8 +79,13 @@ int cli_check_format(const struct cmd *c, const char *format);
 int cli_opts_append(char **acc, const char *arg);
 /* True if a -o list asks for help ("help" or "?" as one of its items). */
 bool cli_opts_want_help(const char *opts);
+/* Remove every "key=value" from *opts; *value (freed first) becomes the last
+ * value given, untouched when key is absent. For the options qemu-img takes
+ * in -o on top of the format's own (size, backing_file, backing_fmt). */
+int cli_opts_take(char **opts, const char *key, char **value);
 /* Print the create options of `format` (for -o help) to stdout. */
-void cli_opts_print_help(const char *format);
+/* create: also the options cli_opts_take handles for vimg create. */
+void cli_opts_print_help(const char *format, bool create);
 
 /* Human size as qemu-img prints it: "1 GiB", "196 KiB", "0.977 KiB". */
 void cli_fmt_size(char *buf, size_t len, uint64_t val);

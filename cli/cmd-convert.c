@@ -168,7 +168,7 @@ static int cmd_convert_run(int argc, char **argv)
 	if ((rc = cli_check_format(&cmd_convert, co.format)))
 		goto out;
 	if (cli_opts_want_help(opts)) {
-		cli_opts_print_help(co.format);
+		cli_opts_print_help(co.format, false);
 		rc = CLI_OK;
 		goto out;
 	}

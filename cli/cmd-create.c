@@ -2,7 +2,7 @@
 /*
  * vimg create: qemu-img create's options (-f, -o, -b, -F, -u, -q) over
  * vimg_image_create. SIZE may be left out with -b (the backing image's size
- * is used). `-o help` lists the format's create options from the registry;
+ * is used). FMT may be vimg's name or qemu's (vpc). `-o help` lists the format's create options from the registry;
  * the option values themselves are checked by the library.
  */
 #include "config.h"
@@ -23,7 +23,8 @@ static const char usage[] =
 	"of the backing image.\n"
 	"\n"
 	"  -f, --format=FMT     format of the new image (default: raw)\n"
-	"  -o OPTIONS           create options \"key=val,...\"; -o help lists them\n"
+	"  -o OPTIONS           create options \"key=val,...\"; -o help lists them;\n"
+	"                       size=, backing_file= and backing_fmt= as in qemu-img\n"
 	"  -b BACKING           backing file, named relative to IMAGE's directory\n"
 	"  -F BACKING_FMT       format of the backing file\n"
 	"  -u                   do not open the backing file (SIZE is then required)\n"
@@ -74,7 +75,7 @@ static int cmd_create_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = "raw", *backing = NULL, *bfmt = NULL;
-	char *opts = NULL;
+	char *opts = NULL, *o_size = NULL, *o_backing = NULL, *o_bfmt = NULL;
 	bool quiet = false;
 	unsigned flags = 0;
 	uint64_t size = 0;
@@ -116,8 +117,19 @@ static int cmd_create_run(int argc, char **argv)
 	}
 	if ((rc = cli_check_format(&cmd_create, format)))
 		goto out;
+	/* qemu-img's -o size=, backing_file=, backing_fmt=; -b, -F and SIZE win. */
+	if (cli_opts_take(&opts, "size", &o_size) ||
+	    cli_opts_take(&opts, "backing_file", &o_backing) ||
+	    cli_opts_take(&opts, "backing_fmt", &o_bfmt)) {
+		rc = cli_errorf(&cmd_create, "out of memory");
+		goto out;
+	}
+	if (!backing)
+		backing = o_backing;
+	if (!bfmt)
+		bfmt = o_bfmt;
 	if (cli_opts_want_help(opts)) {
-		cli_opts_print_help(format);
+		cli_opts_print_help(format, true);
 		rc = CLI_OK;
 		goto out;
 	}
@@ -138,8 +150,9 @@ static int cmd_create_run(int argc, char **argv)
 		goto out;
 	}
 	const char *path = argv[optind];
-	bool have_size = npos == 2;
-	if (have_size && (rc = cli_parse_size(&cmd_create, "size", argv[optind + 1], &size)))
+	const char *size_arg = npos == 2 ? argv[optind + 1] : o_size;
+	bool have_size = size_arg != NULL;
+	if (have_size && (rc = cli_parse_size(&cmd_create, "size", size_arg, &size)))
 		goto out;
 	if (!have_size && !backing) {
 		rc = cli_usage(&cmd_create, "SIZE is required without -b");
@@ -173,6 +186,9 @@ static int cmd_create_run(int argc, char **argv)
 	rc = CLI_OK;
 out:
 	free(opts);
+	free(o_size);
+	free(o_backing);
+	free(o_bfmt);
 	return rc;
 }
 

@@ -15,7 +15,8 @@ static const char usage[] =
 	"\n"
 	"List the disk image formats vimg knows, in probe order, with what each\n"
 	"supports (read, write, create, backing, snapshots, check, repair,\n"
-	"compress, multi-file).\n"
+	"compress, multi-file), and the name qemu-img uses where it differs\n"
+	"(accepted in every command).\n"
 	"\n"
 	"  --output=FMT         human (default) or json\n"
 	"  -h, --help           show this help\n";
@@ -69,10 +70,12 @@ static int cmd_formats_run(int argc, char **argv)
 	for (size_t i = 0; vimg_format_name(i); i++) {
 		const char *name = vimg_format_name(i);
 		const char *desc = vimg_format_description(name);
+		const char *qname = vimg_format_qemu_name(name);
 		unsigned feat = vimg_format_features(name);
 		if (output == OUTPUT_JSON) {
 			json_begin(&j, NULL, false);
 			json_str(&j, "name", name);
+			json_str(&j, "qemu-name", qname);
 			json_str(&j, "description", desc ? desc : "");
 			json_begin(&j, "features", true);
 			for (size_t k = 0; k < N_FEATURES; k++)
@@ -88,6 +91,8 @@ static int cmd_formats_run(int argc, char **argv)
 			if (feat & features[k].bit)
 				printf("%s%s", n++ ? ", " : " ", features[k].name);
 		putchar('\n');
+		if (strcmp(qname, name))
+			printf("%-8s qemu-img calls it %s\n", "", qname);
 	}
 	if (output == OUTPUT_JSON) {
 		json_end(&j);

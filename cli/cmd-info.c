@@ -68,7 +68,11 @@ static int info_human(struct vimg_image *img, struct info_opts *o, struct vimg_e
 	uint64_t vsize = vimg_image_virtual_size(img);
 
 	printf("image: %s\n", vimg_image_filename(img));
-	printf("file format: %s\n", vimg_image_format(img));
+	const char *qname = vimg_format_qemu_name(vimg_image_format(img));
+	if (qname && strcmp(qname, vimg_image_format(img)))
+		printf("file format: %s (qemu-img: %s)\n", vimg_image_format(img), qname);
+	else
+		printf("file format: %s\n", vimg_image_format(img));
 	cli_fmt_size(size, sizeof(size), vsize);
 	printf("virtual size: %s (%" PRIu64 " bytes)\n", size, vsize);
 	struct vimg_error derr = VIMG_ERROR_INIT;
@@ -129,6 +133,7 @@ static int info_json(struct vimg_image *img, struct info_opts *o, struct vimg_er
 	json_begin(j, NULL, false);
 	json_str(j, "filename", vimg_image_filename(img));
 	json_str(j, "format", vimg_image_format(img));
+	json_str(j, "qemu-format", vimg_format_qemu_name(vimg_image_format(img)));
 	json_u64(j, "virtual-size", vimg_image_virtual_size(img));
 	int64_t dsize = vimg_image_disk_size(img, NULL);
 	if (dsize >= 0)

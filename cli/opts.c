@@ -125,6 +125,38 @@ bool cli_opts_want_help(const char *opts)
 	return false;
 }
 
+int cli_opts_take(char **opts, const char *key, char **value)
+{
+	size_t klen = strlen(key);
+	char *r = *opts, *w = *opts;
+
+	while (r && *r) {
+		size_t n = strcspn(r, ",");
+		if (n > klen && !strncmp(r, key, klen) && r[klen] == '=') {
+			char *v = strndup(r + klen + 1, n - klen - 1);
+			if (!v)
+				return CLI_ERR;
+			free(*value);
+			*value = v;
+		} else {
+			if (w != *opts)
+				*w++ = ',';
+			memmove(w, r, n);
+			w += n;
+		}
+		r += n;
+		if (*r == ',')
+			r++;
+	}
+	if (w)
+		*w = '\0';
+	if (*opts && !**opts) {
+		free(*opts);
+		*opts = NULL;
+	}
+	return CLI_OK;
+}
+
 static const char *opt_type_name(enum vimg_opt_type t)
 {
 	switch (t) {
@@ -140,15 +172,22 @@ static const char *opt_type_name(enum vimg_opt_type t)
 	return "?";
 }
 
-void cli_opts_print_help(const char *format)
+void cli_opts_print_help(const char *format, bool create)
 {
 	const struct vimg_opt_desc *d = vimg_format_create_opts(format);
 	printf("Supported options for %s:\n", format);
-	if (!d || !d->key) {
+	if (create) {
+		printf("  %-30s - %s\n", "size=<size>", "virtual disk size (as the SIZE argument)");
+		if (vimg_format_features(format) & VIMG_FEAT_BACKING) {
+			printf("  %-30s - %s\n", "backing_file=<str>", "backing file (as -b)");
+			printf("  %-30s - %s\n", "backing_fmt=<str>", "its format (as -F)");
+		}
+	}
+	if ((!d || !d->key) && !create) {
 		printf("  (none)\n");
 		return;
 	}
-	for (; d->key; d++) {
+	for (; d && d->key; d++) {
 		char lhs[96];
 		if (d->type == VIMG_OPT_STR && d->choices)
 			snprintf(lhs, sizeof(lhs), "%s=<%s>", d->key, d->choices);

@@ -679,7 +679,8 @@ static const char *const vhd_extensions[] = { "vhd", "vpc", NULL };
 
 const struct vimg_driver vimg_drv_vhd = {
 	.name = "vhd",
-	.description = "Microsoft Virtual Hard Disk (qemu: vpc): fixed, dynamic, differencing",
+	.qemu_name = "vpc",
+	.description = "Microsoft Virtual Hard Disk: fixed, dynamic, differencing",
 	.extensions = vhd_extensions,
 	.priv_size = sizeof(struct vhd),
 	.features = VIMG_FEAT_BACKING,

@@ -43,6 +43,7 @@ const struct vimg_opt_desc vmdk_create_opts[] = {
 	{ "adapter_type", VIMG_OPT_STR, NULL, "ide|lsilogic|buslogic|legacyESX|pvscsi",
 	  "virtual controller (default ide; lsilogic for streamOptimized)" },
 	{ "hwversion", VIMG_OPT_UINT, "4", NULL, "ddb.virtualHWVersion" },
+	{ "compat6", VIMG_OPT_BOOL, "off", NULL, "hardware version 6 (as hwversion=6, qemu's name)" },
 	{ "toolsversion", VIMG_OPT_UINT, "2147483647", NULL,
 	  "ddb.toolsVersion (2147483647: tools managed by the guest)" },
 	{ "zeroed_grain", VIMG_OPT_BOOL, "off", NULL,
@@ -341,11 +342,18 @@ int vmdk_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 	const char *adapter = opts_get(opts, "adapter_type");
 	int rc;
 
+	bool compat6;
+
 	c.subformat = opts_get(opts, "subformat");
 	if ((rc = opts_get_uint(opts, "hwversion", &c.hw, err)) ||
 	    (rc = opts_get_uint(opts, "toolsversion", &c.tools, err)) ||
-	    (rc = opts_get_bool(opts, "zeroed_grain", &c.zeroed, err)))
+	    (rc = opts_get_bool(opts, "zeroed_grain", &c.zeroed, err)) ||
+	    (rc = opts_get_bool(opts, "compat6", &compat6, err)))
 		return rc;
+	if (compat6 && opts_given(opts, "hwversion"))
+		return vimg_error_set(err, VIMG_EINVAL, "vmdk: compat6 and hwversion both given");
+	if (compat6)
+		c.hw = 6;
 	c.stream = !strcmp(c.subformat, "streamOptimized");
 	c.split = !strncmp(c.subformat, "twoGb", 5);
 	c.vmfs = !strncmp(c.subformat, "vmfs", 4);

@@ -160,7 +160,7 @@ int vimg_image_change_backing(struct vimg_image *img, const char *name, const ch
 						      img->path, name);
 			}
 		nname = strdup(name);
-		nfmt = strdup(vimg_image_format(parent));
+		nfmt = strdup(registry_qemu_name(parent->drv));
 		if (!nname || !nfmt) {
 			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 			goto fail;

@@ -46,6 +46,9 @@ struct vimg_backing_spec {
 
 struct vimg_driver {
 	const char *name;
+	/* qemu's name for the format where it differs ("vpc"): accepted wherever
+	 * a format is named, and written where qemu reads a format name. */
+	const char *qemu_name;
 	const char *description;
 	const char *const *extensions;	/* NULL-terminated, hints only */
 	size_t priv_size;		/* zeroed state the core allocates before open */
@@ -136,7 +139,10 @@ extern const struct vimg_driver vimg_drv_vdi;
 const struct vimg_driver *registry_driver(size_t i);
 /* A driver's VIMG_FEAT_* bits: the declared ones and those its callbacks imply. */
 unsigned registry_features(const struct vimg_driver *d);
+/* By vimg's name or qemu's. */
 const struct vimg_driver *registry_by_name(const char *name);
+/* The name qemu knows the driver by. */
+const char *registry_qemu_name(const struct vimg_driver *d);
 
 /* ---- image accessors for drivers (image.c) --------------------------- */
 

@@ -503,7 +503,9 @@ int vimg_image_create(const char *path, const char *format, uint64_t size,
 		      unsigned flags, struct vimg_error *err)
 {
 	const struct vimg_driver *drv = registry_by_name(format);
-	struct vimg_backing_spec spec = { backing, backing_format, NULL };
+	const struct vimg_driver *bdrv = registry_by_name(backing_format);
+	/* Only qcow2 records a backing format, and qemu must read it: its name. */
+	struct vimg_backing_spec spec = { backing, bdrv ? registry_qemu_name(bdrv) : NULL, NULL };
 	struct vimg_opts *opts = NULL;
 	char *dir = NULL, *bpath = NULL;
 	int rc;
@@ -518,7 +520,7 @@ int vimg_image_create(const char *path, const char *format, uint64_t size,
 	if (backing && !(drv->features & VIMG_FEAT_BACKING))
 		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: backing files are not supported",
 				      drv->name);
-	if (backing_format && !registry_by_name(backing_format))
+	if (backing_format && !bdrv)
 		return vimg_error_set(err, VIMG_EINVAL, "unknown backing format \"%s\"",
 				      backing_format);
 	rc = opts_parse(drv, options, &opts, err);
@@ -544,7 +546,7 @@ int vimg_image_create(const char *path, const char *format, uint64_t size,
 				size = b->size;
 			/* Record the probed format so later opens never have to guess. */
 			if (!backing_format)
-				spec.format = b->drv->name;
+				spec.format = registry_qemu_name(b->drv);
 			spec.image = b;
 			rc = drv->create(path, size, opts, &spec, err);
 			vimg_image_close(b, NULL);

@@ -32,9 +32,29 @@ const struct vimg_driver *registry_driver(size_t i)
 const struct vimg_driver *registry_by_name(const char *name)
 {
 	for (size_t i = 0; name && i < N_DRIVERS; i++)
-		if (!strcmp(drivers[i]->name, name))
+		if (!strcmp(drivers[i]->name, name) ||
+		    (drivers[i]->qemu_name && !strcmp(drivers[i]->qemu_name, name)))
 			return drivers[i];
 	return NULL;
+}
+
+const char *registry_qemu_name(const struct vimg_driver *d)
+{
+	return d->qemu_name ? d->qemu_name : d->name;
+}
+
+const char *vimg_format_canonical(const char *format)
+{
+	const struct vimg_driver *d = registry_by_name(format);
+
+	return d ? d->name : NULL;
+}
+
+const char *vimg_format_qemu_name(const char *format)
+{
+	const struct vimg_driver *d = registry_by_name(format);
+
+	return d ? registry_qemu_name(d) : NULL;
 }
 
 const char *vimg_format_name(size_t i)

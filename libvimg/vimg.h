@@ -108,6 +108,12 @@ struct vimg_opt_desc {
 
 /* i-th registered format name in probe order, NULL past the end. */
 const char *vimg_format_name(size_t i);
+/* The format a name means: vimg's own name for it, given that or qemu's
+ * ("vpc" is "vhd"); NULL if unknown. Every function taking a format name
+ * accepts either. */
+const char *vimg_format_canonical(const char *format);
+/* The name qemu-img uses for the format ("vpc" for "vhd"); NULL if unknown. */
+const char *vimg_format_qemu_name(const char *format);
 /* One-line description, or NULL for an unknown format. */
 const char *vimg_format_description(const char *format);
 /* VIMG_FEAT_* bits of a format, 0 if unknown. */

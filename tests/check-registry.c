@@ -22,6 +22,11 @@ START_TEST(table_invariants)
 		ck_assert_msg(d->name && d->description, "driver %zu lacks a name", i);
 		ck_assert_ptr_eq(registry_by_name(d->name), d);
 		ck_assert_str_eq(vimg_format_name(i), d->name);
+		/* qemu's name leads back to the driver and is nobody else's. */
+		ck_assert_ptr_eq(registry_by_name(registry_qemu_name(d)), d);
+		ck_assert_str_eq(vimg_format_canonical(registry_qemu_name(d)), d->name);
+		ck_assert_msg(!d->qemu_name || strcmp(d->qemu_name, d->name),
+			      "%s: qemu_name repeats the name", d->name);
 		ck_assert_msg(d->probe && d->open && d->close && d->block_status,
 			      "%s lacks a required callback", d->name);
 		/* Bits the callbacks imply are derived, never declared: the two
@@ -58,6 +63,9 @@ START_TEST(table_invariants)
 	}
 	ck_assert_ptr_nonnull(registry_by_name("raw"));
 	ck_assert_ptr_null(registry_by_name("nonesuch"));
+	ck_assert_str_eq(vimg_format_canonical("vpc"), "vhd");
+	ck_assert_str_eq(vimg_format_qemu_name("vhd"), "vpc");
+	ck_assert_ptr_null(vimg_format_qemu_name("nonesuch"));
 	ck_assert_ptr_null(vimg_format_create_opts("nonesuch"));
 }
 END_TEST

@@ -4,6 +4,7 @@ CLI_TESTS = \
 	tests/test-cli-usage.sh \
 	tests/test-man-lint.sh \
 	tests/test-info-output.sh \
+	tests/test-qemu-names.sh \
 	tests/test-info-readonly.sh \
 	tests/test-create-options.sh \
 	tests/test-convert-formats.sh \
