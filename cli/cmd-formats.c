@@ -15,7 +15,7 @@ static const char usage[] =
 	"\n"
 	"List the disk image formats vimg knows, in probe order, with what each\n"
 	"supports (read, write, create, backing, snapshots, check, repair,\n"
-	"compress, multi-file), and the name qemu-img uses where it differs\n"
+	"compress, multi-file, resize), and the name qemu-img uses where it differs\n"
 	"(accepted in every command).\n"
 	"\n"
 	"  --output=FMT         human (default) or json\n"
@@ -34,6 +34,7 @@ static const struct {
 	{ VIMG_FEAT_REPAIR, "repair" },
 	{ VIMG_FEAT_COMPRESS, "compress" },
 	{ VIMG_FEAT_MULTI_FILE, "multi-file" },
+	{ VIMG_FEAT_RESIZE, "resize" },
 };
 
 #define N_FEATURES (sizeof(features) / sizeof(features[0]))

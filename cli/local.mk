@@ -8,6 +8,7 @@ cli_vimg_SOURCES = \
 	cli/progress.c \
 	cli/cmd-info.c \
 	cli/cmd-create.c \
+	cli/cmd-resize.c \
 	cli/cmd-convert.c \
 	cli/cmd-convert-vm.c \
 	cli/cmd-compare.c \

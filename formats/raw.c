@@ -114,6 +114,25 @@ static const struct vimg_opt_desc raw_create_opts[] = {
 	{ 0 },
 };
 
+/* Size a regular file to `size`, the part past `from` allocated as asked:
+ * create and resize share it. */
+static int raw_set_length(struct vimg_file *f, uint64_t from, uint64_t size, bool falloc,
+			  bool full, struct vimg_error *err)
+{
+	int rc = file_truncate(f, size, err);
+
+	if (!rc && falloc && size > from)
+		rc = file_allocate(f, from, size - from, err);
+	if (!rc && full) {
+		static const uint8_t zeros[65536];
+
+		for (uint64_t off = from; off < size && !rc; off += sizeof(zeros))
+			rc = file_pwrite_full(f, zeros, (size_t)min_u64(sizeof(zeros), size - off),
+					      off, err);
+	}
+	return rc;
+}
+
 static int raw_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 		      const struct vimg_backing_spec *backing, struct vimg_error *err)
 {
@@ -126,20 +145,32 @@ static int raw_create(const char *path, uint64_t size, const struct vimg_opts *o
 		return rc;
 	if (file_is_block_device(f))
 		goto out;
-	rc = file_truncate(f, size, err);
-	if (!rc && !strcmp(prealloc, "falloc"))
-		rc = file_allocate(f, 0, size, err);
-	if (!rc && !strcmp(prealloc, "full")) {
-		static const uint8_t zeros[65536];
-
-		for (uint64_t off = 0; off < size && !rc; off += sizeof(zeros))
-			rc = file_pwrite_full(f, zeros, (size_t)min_u64(sizeof(zeros), size - off),
-					      off, err);
-	}
+	rc = raw_set_length(f, 0, size, !strcmp(prealloc, "falloc"), !strcmp(prealloc, "full"),
+			    err);
 	if (!rc)
 		rc = file_fsync(f, err);
 out:
 	file_close(f);
+	return rc;
+}
+
+static int raw_resize(struct vimg_image *img, uint64_t size, unsigned flags,
+		      struct vimg_error *err)
+{
+	struct vimg_file *f = image_file(img);
+	int rc;
+
+	if (file_is_block_device(f))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "raw: %s is a block device: its size is the device's",
+				      image_path(img));
+	if (flags & VIMG_RESIZE_PREALLOC_METADATA)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "raw: no metadata to preallocate (use falloc or full)");
+	rc = raw_set_length(f, vimg_image_virtual_size(img), size, flags & VIMG_RESIZE_PREALLOC_FALLOC,
+			    flags & VIMG_RESIZE_PREALLOC_FULL, err);
+	if (!rc)
+		image_set_size(img, size);
 	return rc;
 }
 
@@ -159,5 +190,6 @@ const struct vimg_driver vimg_drv_raw = {
 	.block_status = raw_block_status,
 	.write = raw_write,
 	.zero = raw_zero,
+	.resize = raw_resize,
 	.create = raw_create,
 };

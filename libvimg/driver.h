@@ -101,6 +101,11 @@ struct vimg_driver {
 	/* Zero through metadata; NULL: the core writes zero buffers. */
 	int (*zero)(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,
 		    struct vimg_error *err);
+	/* Change the virtual size to `size` (the core has checked what shrinking
+	 * cuts); flags VIMG_RESIZE_*. Set the new size with image_set_size (it may
+	 * round up); leave the image unchanged on error. Optional. */
+	int (*resize)(struct vimg_image *img, uint64_t size, unsigned flags,
+		      struct vimg_error *err);
 	/* Make metadata consistent and durable (the core then fsyncs the main file). */
 	int (*flush)(struct vimg_image *img, struct vimg_error *err);
 

@@ -18,6 +18,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/overlay-mem.c \
 	libvimg/io.c \
 	libvimg/chain.c \
+	libvimg/resize.c \
 	libvimg/copy.c \
 	libvimg/compare.c \
 	libvimg/utf16.c \

@@ -89,6 +89,7 @@ void vimg_set_log(void (*fn)(void *opaque, int level, const char *msg), void *op
 #define VIMG_FEAT_MULTI_FILE	(1u << 7)
 #define VIMG_FEAT_PROBE_WEAK	(1u << 8)
 #define VIMG_FEAT_COMPRESS	(1u << 9)
+#define VIMG_FEAT_RESIZE	(1u << 10)
 
 enum vimg_opt_type {
 	VIMG_OPT_STR = 1,	/* free text, or one of `choices` ("a|b|c") */
@@ -201,6 +202,24 @@ int vimg_image_write_compressed(struct vimg_image *img, const void *buf, uint64_
 				size_t len, struct vimg_error *err);
 
 #define VIMG_ZERO_MAY_UNMAP (1u << 0) /* the range may be deallocated if it then reads as zero */
+
+/* vimg_image_resize flags: shrinking past allocated data, and how the grown
+ * part is allocated (qemu-img resize --preallocation; default off). */
+#define VIMG_RESIZE_SHRINK		(1u << 0)
+#define VIMG_RESIZE_PREALLOC_METADATA	(1u << 1)
+#define VIMG_RESIZE_PREALLOC_FALLOC	(1u << 2)
+#define VIMG_RESIZE_PREALLOC_FULL	(1u << 3)
+#define VIMG_RESIZE_PREALLOC_MASK	(VIMG_RESIZE_PREALLOC_METADATA | \
+					 VIMG_RESIZE_PREALLOC_FALLOC | VIMG_RESIZE_PREALLOC_FULL)
+/*
+ * Change the virtual size of an image opened writable. Shrinking refuses
+ * (VIMG_EINVAL, naming the first allocated offset that would be cut) unless
+ * VIMG_RESIZE_SHRINK. A format may round the size (VHD to its CHS geometry):
+ * vimg_image_virtual_size says what it became. VIMG_EUNSUPPORTED where the
+ * format cannot resize, or cannot preallocate as asked.
+ */
+int vimg_image_resize(struct vimg_image *img, uint64_t size, unsigned flags,
+		      struct vimg_error *err);
 /* Make a range read as zeros, through metadata where the format can. */
 int vimg_image_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,
 		    struct vimg_error *err);

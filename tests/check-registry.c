@@ -33,7 +33,7 @@ START_TEST(table_invariants)
 		 * cannot disagree. */
 		ck_assert_msg(!(d->features & (VIMG_FEAT_READ | VIMG_FEAT_WRITE | VIMG_FEAT_CREATE |
 					       VIMG_FEAT_CHECK | VIMG_FEAT_SNAPSHOTS |
-					       VIMG_FEAT_COMPRESS)),
+					       VIMG_FEAT_COMPRESS | VIMG_FEAT_RESIZE)),
 			      "%s declares a feature its callbacks say", d->name);
 		ck_assert_msg(!(registry_features(d) & VIMG_FEAT_WRITE) == !d->write,
 			      "%s: FEAT_WRITE disagrees with write()", d->name);

@@ -7,6 +7,7 @@ CLI_TESTS = \
 	tests/test-qemu-names.sh \
 	tests/test-info-readonly.sh \
 	tests/test-create-options.sh \
+	tests/test-resize.sh \
 	tests/test-convert-formats.sh \
 	tests/test-convert-sparse.sh \
 	tests/test-compare-exit.sh \

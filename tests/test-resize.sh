@@ -1,0 +1,134 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# vimg resize on each format that resizes, every result checked by peers:
+# qemu-img check clean (where qemu has a checker), qemu-img and libyal's
+# readers see the new size, the old data reads back unchanged, qemu-io can
+# write into the grown part and vimg reads it back; shrinking over data is
+# refused (the file unchanged) unless --shrink; the command line is
+# qemu-img's (+SIZE, -SIZE, --shrink, --preallocation).
+. "${VIMG_SRCDIR:-$(dirname "$0")/..}/tests/functions.sh"
+
+requires qemu-img --version
+requires qemu-io --version
+requires python3 --version
+tmpdir
+cd "$TMPD"
+
+MIB=1048576
+truncate -s 64M src.raw
+write_pattern src.raw 0 1 head
+write_pattern src.raw 20 2 middle
+write_pattern src.raw 63 1 tail
+
+# qemu_size IMG FMT: the virtual size qemu-img reads.
+qemu_size() { qemu-img info -f "$2" --output=json "$1" | json_get /dev/stdin "d['virtual-size']"; }
+vimg_size() { "$VIMG" info --output=json "$1" | json_get /dev/stdin "d['virtual-size']"; }
+
+# libyal_size IMG FMT: the size libyal's reader for FMT reports; empty
+# when it has none or it is not installed.
+libyal_size() {
+	case $2 in
+	vmdk) tool=vmdkinfo ;;
+	vpc | vhdx) tool=vhdiinfo ;;
+	qcow2) tool=qcowinfo ;;
+	*) return 0 ;;
+	esac
+	command -v $tool >/dev/null || return 0
+	$tool "$1" | sed -n 's/.*size[^(]*(\([0-9]*\) bytes).*/\1/p' | head -n 1
+}
+
+# peers_agree IMG QFMT WANT: every peer opens IMG at WANT bytes.
+peers_agree() {
+	q=$(qemu_size "$1" "$2")
+	[ "$q" = "$3" ] || fail "$1: qemu-img sees $q bytes, want $3"
+	y=$(libyal_size "$1" "$2")
+	[ -z "$y" ] || [ "$y" = "$3" ] || fail "$1: libyal sees $y bytes, want $3"
+	case $2 in
+	raw) ;;
+	*) qemu-img check -f "$2" "$1" >check.out 2>&1 || { cat check.out; fail "$1: qemu-img check"; } ;;
+	esac
+}
+
+# same_prefix IMG QFMT RAW LEN: the first LEN bytes of IMG are RAW's.
+same_prefix() {
+	qemu-img convert -f "$2" -O raw "$1" prefix.raw
+	cmp -n "$4" prefix.raw "$3" || fail "$1: the first $4 bytes changed"
+	rm -f prefix.raw
+}
+
+# resize_format FMT QFMT [CREATE_OPTS]: the whole round on one format.
+resize_format() {
+	fmt=$1 qfmt=$2 opts=${3:-}
+	img=r-$fmt${opts:+-$(echo "$opts" | tr ',=' '--')}
+	echo "== $fmt $opts"
+	"$VIMG" convert -O "$fmt" ${opts:+-o "$opts"} src.raw "$img" ||
+		fail "$fmt: convert"
+	size0=$(vimg_size "$img")
+
+	# Grow by 64 MiB: old data kept, the new part zero and writable.
+	expect_status 0 "$VIMG" resize "$img" +64M
+	grep -q "Image resized." out || fail "$fmt grow: $(cat out)"
+	size1=$(vimg_size "$img")
+	[ "$size1" -ge $((size0 + 64 * MIB)) ] || fail "$fmt grow: $size1 bytes"
+	peers_agree "$img" "$qfmt" "$size1"
+	same_prefix "$img" "$qfmt" src.raw "$size0"
+	qemu-io -f "$qfmt" -c "read -P 0 $((size0 + MIB)) 1M" "$img" | grep -q "read 1048576" ||
+		fail "$fmt grow: the new part does not read as zeros"
+	qemu-io -f "$qfmt" -c "write -P 0x5a $((size0 + 8 * MIB)) 1M" "$img" >/dev/null ||
+		fail "$fmt grow: qemu-io cannot write the new part"
+	"$VIMG" convert -O raw "$img" grown.raw
+	python3 -c "
+import sys
+f = open('grown.raw', 'rb'); f.seek($size0 + 8 * $MIB)
+sys.exit(f.read($MIB) != b'\x5a' * $MIB)" || fail "$fmt grow: qemu's write not read back"
+
+	# Shrink over data: refused without --shrink, the file unchanged.
+	before=$(sha256sum "$img"*)
+	expect_status 1 "$VIMG" resize "$img" 16M
+	grep -q "would cut data at offset" err || fail "$fmt shrink: $(cat err)"
+	[ "$(sha256sum "$img"*)" = "$before" ] || fail "$fmt: a refused shrink changed a file"
+
+	# Shrink with --shrink to 16 MiB.
+	expect_status 0 "$VIMG" resize --shrink "$img" 16M
+	size2=$(vimg_size "$img")
+	peers_agree "$img" "$qfmt" "$size2"
+	[ "$size2" -ge $((16 * MIB)) ] && [ "$size2" -lt $((17 * MIB)) ] ||
+		fail "$fmt shrink: $size2 bytes"
+	same_prefix "$img" "$qfmt" src.raw $((16 * MIB))
+
+	# Back up by -SIZE and +SIZE, nothing cut: no --shrink needed.
+	expect_status 0 "$VIMG" resize "$img" +8M
+	expect_status 0 "$VIMG" resize "$img" -4M
+	size3=$(vimg_size "$img")
+	peers_agree "$img" "$qfmt" "$size3"
+	same_prefix "$img" "$qfmt" src.raw $((16 * MIB))
+	rm -f grown.raw
+}
+
+resize_format raw raw
+
+# raw: preallocation of the grown part, and the options checked.
+truncate -s 1M p.raw
+expect_status 0 "$VIMG" resize --preallocation=falloc p.raw 9M
+[ "$(du -k p.raw | cut -f1)" -ge 8192 ] || fail "falloc: $(du -k p.raw)"
+expect_status 0 "$VIMG" resize --preallocation=full p.raw 10M
+[ "$(du -k p.raw | cut -f1)" -ge 9216 ] || fail "full: $(du -k p.raw)"
+expect_status 1 "$VIMG" resize --preallocation=metadata p.raw 11M
+grep -q "no metadata" err || fail "metadata on raw: $(cat err)"
+expect_status 2 "$VIMG" resize --preallocation=some p.raw 11M
+expect_status 2 "$VIMG" resize p.raw -20M
+expect_status 2 "$VIMG" resize p.raw
+expect_status 0 "$VIMG" resize --output=json -f raw p.raw 12M
+[ "$(json_get out "d['old-size'], d['virtual-size']")" = "(10485760, 12582912)" ] ||
+	fail "resize JSON: $(cat out)"
+
+# Formats that cannot resize say so; read-only stays read-only.
+for f in $(python3 -c "
+import json, subprocess
+d = json.loads(subprocess.check_output(['$VIMG', 'formats', '--output=json']))
+print(' '.join(x['name'] for x in d if 'write' in x['features'] and 'resize' not in x['features']))"); do
+	"$VIMG" create -f "$f" -q "no.$f" 1M
+	expect_status 1 "$VIMG" resize "no.$f" 2M
+	grep -q "resizing is not supported" err || fail "$f: $(cat err)"
+done
+echo "PASS"
