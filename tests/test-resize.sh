@@ -43,10 +43,10 @@ peers_agree() {
 	[ "$q" = "$3" ] || fail "$1: qemu-img sees $q bytes, want $3"
 	y=$(libyal_size "$1" "$2")
 	[ -z "$y" ] || [ "$y" = "$3" ] || fail "$1: libyal sees $y bytes, want $3"
-	case $2 in
-	raw) ;;
-	*) qemu-img check -f "$2" "$1" >check.out 2>&1 || { cat check.out; fail "$1: qemu-img check"; } ;;
-	esac
+	# 63: qemu has no checker for the format (vpc).
+	rc=0
+	qemu-img check -f "$2" "$1" >check.out 2>&1 || rc=$?
+	[ $rc = 0 ] || [ $rc = 63 ] || { cat check.out; fail "$1: qemu-img check exited $rc"; }
 }
 
 # same_prefix IMG QFMT RAW LEN: the first LEN bytes of IMG are RAW's.
