@@ -9,6 +9,7 @@ cli_vimg_SOURCES = \
 	cli/cmd-info.c \
 	cli/cmd-create.c \
 	cli/cmd-resize.c \
+	cli/cmd-measure.c \
 	cli/cmd-convert.c \
 	cli/cmd-convert-vm.c \
 	cli/cmd-compare.c \

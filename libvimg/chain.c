@@ -18,19 +18,19 @@
 int chain_note_file(struct chain_ctx *ctx, struct vimg_file *f, const char *path,
 		    struct vimg_error *err)
 {
-	struct stat st;
+	uint64_t dev, ino;
 
-	if (fstat(file_fd(f), &st) < 0)
-		return vimg_error_set_errno(err, errno, "%s: stat", path);
+	if (file_identity(f, &dev, &ino, err))
+		return vimg_error_prefix(err, "%s", path);
 	for (unsigned i = 0; i < ctx->n; i++)
-		if (ctx->dev[i] == (uint64_t)st.st_dev && ctx->ino[i] == (uint64_t)st.st_ino)
+		if (ctx->dev[i] == dev && ctx->ino[i] == ino)
 			return vimg_error_set(err, VIMG_EBACKING,
 					      "backing chain loop: %s is already in the chain", path);
 	if (ctx->n > VIMG_MAX_CHAIN_DEPTH)
 		return vimg_error_set(err, VIMG_EBACKING, "backing chain deeper than %d images",
 				      VIMG_MAX_CHAIN_DEPTH);
-	ctx->dev[ctx->n] = (uint64_t)st.st_dev;
-	ctx->ino[ctx->n] = (uint64_t)st.st_ino;
+	ctx->dev[ctx->n] = dev;
+	ctx->ino[ctx->n] = ino;
 	ctx->n++;
 	return 0;
 }
@@ -121,10 +121,10 @@ int vimg_image_block_status_above(struct vimg_image *img, const struct vimg_imag
 
 static bool same_file(struct vimg_file *a, struct vimg_file *b)
 {
-	struct stat sa, sb;
+	uint64_t da, ia, db, ib;
 
-	return a && b && fstat(file_fd(a), &sa) == 0 && fstat(file_fd(b), &sb) == 0 &&
-	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return a && b && !file_identity(a, &da, &ia, NULL) && !file_identity(b, &db, &ib, NULL) &&
+	       da == db && ia == ib;
 }
 
 int vimg_image_change_backing(struct vimg_image *img, const char *name, const char *format,

@@ -245,6 +245,9 @@ int opts_get_bool(const struct vimg_opts *o, const char *key, bool *out,
 int file_open(const char *path, unsigned flags, struct vimg_file **out, struct vimg_error *err);
 void file_close(struct vimg_file *f);
 int file_fd(const struct vimg_file *f);
+/* Device and inode, to tell two opens of one file apart from two files. */
+int file_identity(const struct vimg_file *f, uint64_t *dev, uint64_t *ino,
+		  struct vimg_error *err);
 bool file_is_block_device(const struct vimg_file *f);
 /* Full read; reading past end of file is VIMG_ECORRUPT ("unexpected end of file"). */
 int file_pread_full(struct vimg_file *f, void *buf, size_t len, uint64_t off,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "file-sim.h"
 
 struct vimg_file {
 	int fd;
@@ -28,6 +29,7 @@ struct vimg_file {
 	 * (UINT64_MAX: wherever the host file ends) in host, or host is NULL. */
 	char *host;
 	uint64_t base, limit;
+	struct file_sim *sim;	/* a simulated file (file-sim.h): no fd */
 };
 
 /*
@@ -82,6 +84,25 @@ int file_open(const char *path, unsigned flags, struct vimg_file **out, struct v
 	struct stat st;
 
 	*out = NULL;
+	if (file_sandbox_covers(path)) {
+		f = calloc(1, sizeof(*f));
+		if (!f || !(f->path = strdup(path))) {
+			free(f);
+			return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+		}
+		f->sim = file_sandbox_lookup(path, flags & FILE_CREATE, flags & FILE_CREATE);
+		if (!f->sim) {
+			file_close(f);
+			return vimg_error_set(err, (flags & FILE_CREATE) ? VIMG_ENOMEM : VIMG_ENOENT,
+					      "%s: %s", path, (flags & FILE_CREATE) ?
+					      "out of memory" : "no such (simulated) file");
+		}
+		f->fd = -1;
+		f->limit = UINT64_MAX;
+		f->writable = flags & (FILE_RDWR | FILE_CREATE);
+		*out = f;
+		return 0;
+	}
 	/* A disk inside an archive names no other file: its extents or
 	 * backing files would be read from outside the archive. */
 	if (window.active && !windowed)
@@ -139,7 +160,8 @@ void file_close(struct vimg_file *f)
 {
 	if (!f)
 		return;
-	close(f->fd);
+	if (f->fd >= 0)
+		close(f->fd);
 	free(f->path);
 	free(f->host);
 	free(f);
@@ -155,6 +177,24 @@ const char *file_window_of(const struct vimg_file *f, uint64_t *base, uint64_t *
 int file_fd(const struct vimg_file *f)
 {
 	return f->fd;
+}
+
+int file_identity(const struct vimg_file *f, uint64_t *dev, uint64_t *ino,
+		  struct vimg_error *err)
+{
+	struct stat st;
+
+	if (f->sim) {
+		/* No host device numbers look like this one. */
+		*dev = UINT64_MAX;
+		*ino = file_sim_id(f->sim);
+		return 0;
+	}
+	if (fstat(f->fd, &st) < 0)
+		return vimg_error_set_errno(err, errno, "%s: stat", f->path);
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
 }
 
 bool file_is_block_device(const struct vimg_file *f)
@@ -173,6 +213,8 @@ static int pread_loop(struct vimg_file *f, void *buf, size_t len, uint64_t off, 
 	uint8_t *p = buf;
 
 	*got = 0;
+	if (f->sim)
+		return file_sim_pread(f->sim, buf, len, off, got, f->path, err);
 	len = window_clamp(f, off, len);
 	while (*got < len) {
 		ssize_t n = pread(f->fd, p + *got, len - *got, (off_t)(f->base + off + *got));
@@ -223,6 +265,8 @@ int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t 
 	const uint8_t *p = buf;
 	size_t done = 0;
 
+	if (f->sim)
+		return file_sim_pwrite(f->sim, buf, len, off, err);
 	if (window_clamp(f, off, len) < len)
 		return vimg_error_set(err, VIMG_EINVAL, "%s: write at offset 0x%llx past the end "
 				      "of its window", f->path, (unsigned long long)off);
@@ -242,6 +286,8 @@ int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t 
 
 int file_fsync(struct vimg_file *f, struct vimg_error *err)
 {
+	if (f->sim)
+		return 0;
 	if (f->writable && !f->nosync && fdatasync(f->fd) < 0 && errno != EINVAL)
 		return vimg_error_set_errno(err, errno, "%s: fsync", f->path);
 	return 0;
@@ -251,6 +297,8 @@ int64_t file_size(struct vimg_file *f, struct vimg_error *err)
 {
 	struct stat st;
 
+	if (f->sim)
+		return (int64_t)file_sim_size(f->sim);
 	if (f->blockdev) {
 		uint64_t sz;
 
@@ -270,6 +318,8 @@ int64_t file_allocated(struct vimg_file *f, struct vimg_error *err)
 {
 	struct stat st;
 
+	if (f->sim)
+		return (int64_t)file_sim_stored(f->sim);
 	if (fstat(f->fd, &st) < 0)
 		return vimg_error_set_errno(err, errno, "%s: stat", f->path);
 	/* What a window holds of the host's blocks is not known: say its size. */
@@ -280,6 +330,8 @@ int64_t file_allocated(struct vimg_file *f, struct vimg_error *err)
 
 int file_truncate(struct vimg_file *f, uint64_t size, struct vimg_error *err)
 {
+	if (f->sim)
+		return file_sim_truncate(f->sim, size, err);
 	if (f->blockdev)
 		return 0;
 	if (f->limit != UINT64_MAX)
@@ -296,6 +348,10 @@ int file_allocate(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_e
 
 	if (!len || f->blockdev)
 		return 0;
+	/* Allocated space reads as zeros: only the length can change. */
+	if (f->sim)
+		return off + len > file_sim_size(f->sim) ? file_sim_truncate(f->sim, off + len, err)
+							 : 0;
 	if (window_clamp(f, off, len) < len)
 		return vimg_error_set(err, VIMG_EINVAL, "%s: allocation past the end of its window",
 				      f->path);
@@ -310,6 +366,8 @@ int file_punch_hole(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg
 {
 	if (!len)
 		return 0;
+	if (f->sim)
+		return file_sim_punch(f->sim, off, len, err);
 	len = window_clamp(f, off, len);
 	if (len && fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			     (off_t)(f->base + off), (off_t)len) < 0) {
@@ -356,11 +414,19 @@ static int seek_to(struct vimg_file *f, uint64_t off, int whence, uint64_t *foun
 
 int file_seek_data(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err)
 {
+	if (f->sim) {
+		*found = file_sim_seek(f->sim, off, true);
+		return 0;
+	}
 	return seek_to(f, off, SEEK_DATA, found, err);
 }
 
 int file_seek_hole(struct vimg_file *f, uint64_t off, uint64_t *found, struct vimg_error *err)
 {
+	if (f->sim) {
+		*found = file_sim_seek(f->sim, off, false);
+		return 0;
+	}
 	return seek_to(f, off, SEEK_HOLE, found, err);
 }
 

@@ -19,6 +19,9 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/io.c \
 	libvimg/chain.c \
 	libvimg/resize.c \
+	libvimg/file-sim.c \
+	libvimg/file-sim.h \
+	libvimg/measure.c \
 	libvimg/copy.c \
 	libvimg/compare.c \
 	libvimg/utf16.c \

@@ -486,6 +486,25 @@ int vimg_image_copy(struct vimg_image *src, struct vimg_image *dst,
 int vimg_convert(struct vimg_image *src, const char *dst, const struct vimg_convert_opts *o,
 		 struct vimg_error *err);
 
+/* Bytes of host files a conversion writes (all its files: extents too). */
+struct vimg_measure {
+	uint64_t required;		/* converting the source as vimg_convert does */
+	uint64_t fully_allocated;	/* every byte of the disk written with data */
+};
+
+/*
+ * What vimg_convert(src, ..., o) would write, without writing it: the
+ * target's own writer runs on simulated files, so the sizes are exact for
+ * vimg's writers. Reads src's data (zero blocks are not written, as by the
+ * copy engine), o->progress reporting it. With src NULL, an empty disk of
+ * `size` bytes. target: the file name the conversion would write (its last
+ * component counts: descriptors that name their extents grow with it),
+ * NULL for "disk". Nothing is written but an empty directory in $TMPDIR,
+ * removed again. -B (o->backing) is not supported.
+ */
+int vimg_measure(struct vimg_image *src, uint64_t size, const struct vimg_convert_opts *o,
+		 const char *target, struct vimg_measure *out, struct vimg_error *err);
+
 /*
  * Compare the guest-visible contents. Returns 0 when identical, 1 when they
  * differ (*diff_off = first differing byte offset), negative on error. Unless

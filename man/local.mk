@@ -4,6 +4,7 @@ man_MANS += \
 	man/vimg-info.1 \
 	man/vimg-create.1 \
 	man/vimg-resize.1 \
+	man/vimg-measure.1 \
 	man/vimg-convert.1 \
 	man/vimg-compare.1 \
 	man/vimg-check.1 \

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file-sim.h"
 #include "internal.h"
 #include "testlib.h"
 
@@ -295,6 +296,79 @@ START_TEST(file_window_write_read)
 }
 END_TEST
 
+/* Simulated files against a plain buffer: random writes of the marker,
+ * zeros and bytes at any alignment, truncates and punched holes. */
+START_TEST(simulated_file_model)
+{
+	enum { SIZE = 256 * 1024 };
+	struct vimg_error err = VIMG_ERROR_INIT;
+	uint8_t *model = calloc(1, SIZE), *buf = malloc(SIZE), *back = malloc(SIZE);
+	uint64_t model_size = 0, seed = 12345;
+	struct vimg_file *f;
+
+	ck_assert_int_eq(file_sandbox_begin("/vimg-check-sim-", UINT64_MAX, &err), 0);
+	ck_assert_int_lt(file_open("/vimg-check-sim-a", FILE_RDWR, &f, &err), 0);
+	ck_assert_int_eq(file_open("/vimg-check-sim-a", FILE_CREATE, &f, &err), 0);
+	for (int i = 0; i < 4000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned op = (unsigned)(seed >> 60) % 8;
+		uint64_t off = (seed >> 20) % (SIZE - 1);
+		size_t len = (size_t)((seed >> 8) % 8192) + 1;
+
+		if ((seed >> 40) & 1) {
+			/* Sector-aligned, as most writes are. */
+			off &= ~(uint64_t)511;
+			len = (len + 511) & ~(size_t)511;
+		}
+		if (off + len > SIZE)
+			len = (size_t)(SIZE - off);
+		if (op < 3)
+			file_sim_marker_fill(buf, off, len);
+		else if (op < 4)
+			memset(buf, 0, len);
+		else if (op < 6)
+			test_pattern(buf, len, off, (unsigned)i);
+		if (op < 6) {
+			ck_assert_int_eq(file_pwrite_full(f, buf, len, off, &err), 0);
+			memcpy(model + off, buf, len);
+			if (off + len > model_size)
+				model_size = off + len;
+		} else if (op == 6) {
+			ck_assert_int_eq(file_truncate(f, off, &err), 0);
+			if (off < model_size)
+				memset(model + off, 0, model_size - off);
+			model_size = off;
+		} else {
+			ck_assert_int_eq(file_punch_hole(f, off, len, &err), 0);
+			memset(model + off, 0, len);
+		}
+		ck_assert_int_eq(file_size(f, &err), (int64_t)model_size);
+		off = (seed >> 13) % SIZE;
+		len = (size_t)(SIZE - off);
+		ck_assert_int_eq(file_pread_zeroed(f, back, len, off, &err), 0);
+		ck_assert_msg(!memcmp(back, model + off, len), "op %d: contents differ", i);
+	}
+	file_close(f);
+	ck_assert_uint_eq(file_sandbox_end(), model_size);
+	ck_assert_int_ne(access("/vimg-check-sim-a", F_OK), 0);
+
+	/* Past the bound, bytes are dropped and cannot be read back. */
+	ck_assert_int_eq(file_sandbox_begin("/vimg-check-sim-", 4096, &err), 0);
+	ck_assert_int_eq(file_open("/vimg-check-sim-b", FILE_CREATE, &f, &err), 0);
+	test_pattern(buf, 8192, 0, 1);
+	ck_assert_int_eq(file_pwrite_full(f, buf, 4096, 0, &err), 0);
+	ck_assert_int_eq(file_pwrite_full(f, buf + 4096, 4096, 4096, &err), 0);
+	ck_assert_int_eq(file_pread_full(f, back, 4096, 0, &err), 0);
+	ck_assert_mem_eq(back, buf, 4096);
+	ck_assert_int_eq(file_pread_full(f, back, 4096, 4096, &err), VIMG_EUNSUPPORTED);
+	file_close(f);
+	ck_assert_uint_eq(file_sandbox_end(), 8192);
+	free(model);
+	free(buf);
+	free(back);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -308,6 +382,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, disk_size_and_files);
 	tcase_add_test(tc, mem_overlay_layer);
 	tcase_add_test(tc, file_window_write_read);
+	tcase_add_test(tc, simulated_file_model);
 	suite_add_tcase(s, tc);
 	return s;
 }
