@@ -10,6 +10,8 @@ cli_vimg_SOURCES = \
 	cli/cmd-create.c \
 	cli/cmd-resize.c \
 	cli/cmd-measure.c \
+	cli/cmd-rebase.c \
+	cli/cmd-commit.c \
 	cli/cmd-convert.c \
 	cli/cmd-convert-vm.c \
 	cli/cmd-compare.c \

@@ -232,6 +232,12 @@ void qcow2_header_decode(const struct qcow2_header_disk *d, struct qcow2_header 
 void qcow2_header_encode(const struct qcow2_header *h, struct qcow2_header_disk *d);
 /* Set geometry fields of s (cluster, L2, compressed descriptor) from s->h. */
 void qcow2_set_geometry(struct qcow2 *s);
+/* ---- qcow2-backing.c ----------------------------------------------------- */
+
+/* The driver's set_backing: a new backing name and format, or none. */
+int qcow2_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
+		      struct vimg_error *err);
+
 /* Write the incompatible-features field of the header from s->h. */
 int qcow2_write_incompat(struct qcow2 *s, struct vimg_error *err);
 /* Note a write that ended at `end` in the main file (keeps file_size current). */

@@ -19,6 +19,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/io.c \
 	libvimg/chain.c \
 	libvimg/resize.c \
+	libvimg/rebase.c \
 	libvimg/file-sim.c \
 	libvimg/file-sim.h \
 	libvimg/measure.c \

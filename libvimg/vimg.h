@@ -505,6 +505,25 @@ struct vimg_measure {
 int vimg_measure(struct vimg_image *src, uint64_t size, const struct vimg_convert_opts *o,
 		 const char *target, struct vimg_measure *out, struct vimg_error *err);
 
+#define VIMG_REBASE_UNSAFE (1u << 0) /* only the pointer changes: qemu-img rebase -u */
+/*
+ * qemu-img rebase: make name (format NULL probes; NULL: no backing file)
+ * the backing file of a writable img, first writing into img's own layer
+ * every cluster where it holds nothing and the new backing would read
+ * differently from the old chain, so the guest's disk is unchanged.
+ */
+int vimg_image_rebase(struct vimg_image *img, const char *name, const char *format,
+		      unsigned flags, vimg_progress_fn *progress, void *opaque,
+		      struct vimg_error *err);
+/*
+ * qemu-img commit: copy what the layers of top's chain above base hold into
+ * base_rw, the base file opened again writable (grown first when it is
+ * smaller than top). top is left as it is.
+ */
+int vimg_image_commit(struct vimg_image *top, const struct vimg_image *base,
+		      struct vimg_image *base_rw, vimg_progress_fn *progress, void *opaque,
+		      struct vimg_error *err);
+
 /*
  * Compare the guest-visible contents. Returns 0 when identical, 1 when they
  * differ (*diff_off = first differing byte offset), negative on error. Unless

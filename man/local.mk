@@ -5,6 +5,8 @@ man_MANS += \
 	man/vimg-create.1 \
 	man/vimg-resize.1 \
 	man/vimg-measure.1 \
+	man/vimg-rebase.1 \
+	man/vimg-commit.1 \
 	man/vimg-convert.1 \
 	man/vimg-compare.1 \
 	man/vimg-check.1 \

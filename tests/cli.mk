@@ -9,6 +9,7 @@ CLI_TESTS = \
 	tests/test-create-options.sh \
 	tests/test-resize.sh \
 	tests/test-measure.sh \
+	tests/test-rebase-commit.sh \
 	tests/test-convert-formats.sh \
 	tests/test-convert-sparse.sh \
 	tests/test-compare-exit.sh \
