@@ -659,8 +659,28 @@ int qcow2_write(struct vimg_image *img, const void *buf, uint64_t off, size_t le
 
 /* ---- zeroing -------------------------------------------------------------------- */
 
+/* A data cluster whose refcount fell to 0 goes back to the host (a hole)
+ * when the caller allows it: sparsifying frees space, not only clusters. */
+static int unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err)
+{
+	uint64_t host = e & QCOW2_L2E_OFFSET_MASK, ref;
+	int rc;
+
+	if (!host || (e & QCOW2_OFLAG_COMPRESSED) || qcow2_has_data_file(s))
+		return 0;
+	rc = qcow2_refcount_get(s, host >> s->cluster_bits, &ref, err);
+	if (rc || ref)
+		return rc;
+	rc = file_punch_hole(s->file, host, s->cluster_size, err);
+	if (rc == VIMG_EUNSUPPORTED) {
+		vimg_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
 static int zero_cluster(struct qcow2 *s, uint64_t vc, unsigned s0, unsigned s1, bool whole,
-			struct vimg_error *err)
+			bool unmap, struct vimg_error *err)
 {
 	uint64_t l2_off, idx, e, bm, ne, nbm;
 	uint8_t *tbl;
@@ -680,6 +700,8 @@ static int zero_cluster(struct qcow2 *s, uint64_t vc, unsigned s0, unsigned s1, 
 		rc = qcow2_l2_store(s, l2_off, idx, ne, nbm, err);
 		if (rc == 0 && (e & ~QCOW2_OFLAG_ZERO))
 			rc = qcow2_release_entry(s, e, err);
+		if (rc == 0 && unmap)
+			rc = unmap_freed(s, e, err);
 		return rc;
 	}
 	/* Extended L2, subcluster-aligned part of a cluster that is not shared. */
@@ -706,7 +728,7 @@ int qcow2_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flag
 		bool whole = in == 0 && off + n >= cend;
 
 		if (meta && whole) {
-			rc = zero_cluster(s, vc, 0, 31, true, err);
+			rc = zero_cluster(s, vc, 0, 31, true, flags & VIMG_ZERO_MAY_UNMAP, err);
 		} else if (meta && s->ext_l2 && in % s->subcluster_size == 0 &&
 			   ((in + n) % s->subcluster_size == 0 || off + n >= vsize)) {
 			uint64_t e, bm;
@@ -718,7 +740,7 @@ int qcow2_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flag
 			    (!(e & QCOW2_L2E_OFFSET_MASK) || (e & QCOW2_OFLAG_COPIED)))
 				rc = zero_cluster(s, vc, (unsigned)(in / s->subcluster_size),
 						  (unsigned)((in + n - 1) / s->subcluster_size), false,
-						  err);
+						  false, err);
 			else
 				goto plain;
 		} else {

@@ -20,6 +20,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/chain.c \
 	libvimg/resize.c \
 	libvimg/rebase.c \
+	libvimg/sparsify.c \
 	libvimg/file-sim.c \
 	libvimg/file-sim.h \
 	libvimg/measure.c \

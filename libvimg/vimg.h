@@ -505,6 +505,18 @@ struct vimg_measure {
 int vimg_measure(struct vimg_image *src, uint64_t size, const struct vimg_convert_opts *o,
 		 const char *target, struct vimg_measure *out, struct vimg_error *err);
 
+#define VIMG_SPARSIFY_DRY_RUN (1u << 0) /* count, change nothing */
+struct vimg_sparsify {
+	uint64_t data_bytes;	/* held as data by the image's own layer */
+	uint64_t zero_bytes;	/* of which read as zeros (made zero unless a dry run) */
+};
+/* Make every unit of img's own layer that holds zeros as data zero through
+ * metadata, freeing it where the format can (virt-sparsify --in-place).
+ * VIMG_EUNSUPPORTED where the driver cannot zero through metadata. The host
+ * space given back shows in vimg_image_disk_size once img is closed. */
+int vimg_image_sparsify(struct vimg_image *img, unsigned flags, vimg_progress_fn *progress,
+			void *opaque, struct vimg_sparsify *rep, struct vimg_error *err);
+
 #define VIMG_REBASE_UNSAFE (1u << 0) /* only the pointer changes: qemu-img rebase -u */
 /*
  * qemu-img rebase: make name (format NULL probes; NULL: no backing file)

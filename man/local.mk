@@ -7,6 +7,7 @@ man_MANS += \
 	man/vimg-measure.1 \
 	man/vimg-rebase.1 \
 	man/vimg-commit.1 \
+	man/vimg-sparsify.1 \
 	man/vimg-convert.1 \
 	man/vimg-compare.1 \
 	man/vimg-check.1 \

@@ -10,6 +10,7 @@ CLI_TESTS = \
 	tests/test-resize.sh \
 	tests/test-measure.sh \
 	tests/test-rebase-commit.sh \
+	tests/test-sparsify.sh \
 	tests/test-convert-formats.sh \
 	tests/test-convert-sparse.sh \
 	tests/test-compare-exit.sh \
