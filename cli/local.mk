@@ -13,6 +13,7 @@ cli_vimg_SOURCES = \
 	cli/cmd-rebase.c \
 	cli/cmd-commit.c \
 	cli/cmd-sparsify.c \
+	cli/cmd-amend.c \
 	cli/cmd-convert.c \
 	cli/cmd-convert-vm.c \
 	cli/cmd-compare.c \

@@ -234,6 +234,18 @@ void qcow2_header_encode(const struct qcow2_header *h, struct qcow2_header_disk 
 void qcow2_set_geometry(struct qcow2 *s);
 /* ---- qcow2-backing.c ----------------------------------------------------- */
 
+/*
+ * Write the first cluster anew from header nh (header_length no shorter than
+ * the current one), every extension kept but the backing format, then the
+ * backing format fmt and the name (both NULL: none). On success s->h is nh
+ * with the backing fields filled in.
+ */
+int qcow2_rewrite_first_cluster(struct qcow2 *s, const struct qcow2_header *nh,
+				const char *name, const char *fmt, struct vimg_error *err);
+/* ---- qcow2-amend.c -------------------------------------------------------- */
+
+int qcow2_amend(struct vimg_image *img, const struct vimg_opts *opts, struct vimg_error *err);
+
 /* The driver's set_backing: a new backing name and format, or none. */
 int qcow2_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
 		      struct vimg_error *err);

@@ -106,6 +106,10 @@ struct vimg_driver {
 	 * round up); leave the image unchanged on error. Optional. */
 	int (*resize)(struct vimg_image *img, uint64_t size, unsigned flags,
 		      struct vimg_error *err);
+	/* Change what the options (create's table, parsed) name in an open,
+	 * flushed image, refusing what cannot change; qemu-img amend. Optional. */
+	int (*amend)(struct vimg_image *img, const struct vimg_opts *opts,
+		     struct vimg_error *err);
 	/* Make metadata consistent and durable (the core then fsyncs the main file). */
 	int (*flush)(struct vimg_image *img, struct vimg_error *err);
 

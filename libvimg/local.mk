@@ -21,6 +21,7 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/resize.c \
 	libvimg/rebase.c \
 	libvimg/sparsify.c \
+	libvimg/amend.c \
 	libvimg/file-sim.c \
 	libvimg/file-sim.h \
 	libvimg/measure.c \

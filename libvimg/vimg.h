@@ -505,6 +505,14 @@ struct vimg_measure {
 int vimg_measure(struct vimg_image *src, uint64_t size, const struct vimg_convert_opts *o,
 		 const char *target, struct vimg_measure *out, struct vimg_error *err);
 
+/*
+ * qemu-img amend: change format options ("key=val,...", the names of
+ * create's options) of an image opened writable. VIMG_EUNSUPPORTED for a
+ * format without amend or an option that cannot change. Backing files are
+ * changed with vimg_image_change_backing.
+ */
+int vimg_image_amend(struct vimg_image *img, const char *options, struct vimg_error *err);
+
 #define VIMG_SPARSIFY_DRY_RUN (1u << 0) /* count, change nothing */
 struct vimg_sparsify {
 	uint64_t data_bytes;	/* held as data by the image's own layer */

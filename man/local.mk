@@ -8,6 +8,7 @@ man_MANS += \
 	man/vimg-rebase.1 \
 	man/vimg-commit.1 \
 	man/vimg-sparsify.1 \
+	man/vimg-amend.1 \
 	man/vimg-convert.1 \
 	man/vimg-compare.1 \
 	man/vimg-check.1 \

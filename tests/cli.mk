@@ -11,6 +11,7 @@ CLI_TESTS = \
 	tests/test-measure.sh \
 	tests/test-rebase-commit.sh \
 	tests/test-sparsify.sh \
+	tests/test-amend.sh \
 	tests/test-convert-formats.sh \
 	tests/test-convert-sparse.sh \
 	tests/test-compare-exit.sh \
