@@ -358,8 +358,10 @@ int stream_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t off, uint64
 
 	if (!w)
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "vmdk: an existing streamOptimized image cannot be modified; "
-				      "only a new one is written, in increasing order");
+				      "vmdk: an existing streamOptimized image cannot be modified "
+				      "(its grains are compressed in order, once): convert it to a "
+				      "writable one (vimg convert -O vmdk), change that, and convert "
+				      "back with -o subformat=streamOptimized");
 	while (len) {
 		uint64_t g = off / gb, goff = off % gb, n = min_u64(len, gb - goff);
 

@@ -307,6 +307,13 @@ START_TEST(test_stream_checklist)
 		spit(test_path("s.raw"), shadow, size);
 		ck_assert(test_system("qemu-img compare -q '%s' '%s'", path, test_path("s.raw")) == 0);
 	}
+	/* Written and closed, the stream opens writable but takes no write and
+	 * names the way to change it. */
+	ck_assert_vimg_ok(vimg_image_open(path, NULL, VIMG_OPEN_RDWR, &img, &err), &err);
+	ck_assert_vimg_fails(vimg_image_write(img, shadow, size - 512, 512, &err), &err,
+			     VIMG_EUNSUPPORTED, "subformat=streamOptimized");
+	vimg_error_clear(&err);
+	ck_assert_vimg_ok(vimg_image_close(img, &err), &err);
 	free(shadow);
 	free(buf);
 }
