@@ -43,7 +43,8 @@ struct cmd {
 
 extern const struct cmd cmd_info, cmd_create, cmd_convert, cmd_compare, cmd_check,
 	cmd_map, cmd_snapshot, cmd_formats, cmd_resize, cmd_measure,
-	cmd_rebase, cmd_commit, cmd_sparsify, cmd_amend;
+	cmd_rebase, cmd_commit, cmd_sparsify, cmd_amend,
+	cmd_dd, cmd_bench;
 extern const struct cmd cmd_boot;
 extern const struct cmd cmd_inspect, cmd_clone, cmd_config, cmd_nvram;
 extern const struct cmd cmd_memdump;

@@ -14,6 +14,8 @@ cli_vimg_SOURCES = \
 	cli/cmd-commit.c \
 	cli/cmd-sparsify.c \
 	cli/cmd-amend.c \
+	cli/cmd-dd.c \
+	cli/cmd-bench.c \
 	cli/cmd-convert.c \
 	cli/cmd-convert-vm.c \
 	cli/cmd-compare.c \

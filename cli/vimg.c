@@ -15,7 +15,7 @@
 
 static const struct cmd *const commands[] = {
 	&cmd_info, &cmd_create, &cmd_convert, &cmd_compare, &cmd_check,
-	&cmd_map, &cmd_snapshot, &cmd_formats, &cmd_resize, &cmd_measure, &cmd_rebase, &cmd_commit, &cmd_sparsify, &cmd_amend,
+	&cmd_map, &cmd_snapshot, &cmd_formats, &cmd_resize, &cmd_measure, &cmd_rebase, &cmd_commit, &cmd_sparsify, &cmd_amend, &cmd_dd, &cmd_bench,
 	&cmd_inspect, &cmd_clone, &cmd_config, &cmd_nvram, &cmd_memdump,
 	&cmd_boot,
 };

@@ -9,6 +9,8 @@ man_MANS += \
 	man/vimg-commit.1 \
 	man/vimg-sparsify.1 \
 	man/vimg-amend.1 \
+	man/vimg-dd.1 \
+	man/vimg-bench.1 \
 	man/vimg-convert.1 \
 	man/vimg-compare.1 \
 	man/vimg-check.1 \

@@ -12,6 +12,7 @@ CLI_TESTS = \
 	tests/test-rebase-commit.sh \
 	tests/test-sparsify.sh \
 	tests/test-amend.sh \
+	tests/test-dd-bench.sh \
 	tests/test-convert-formats.sh \
 	tests/test-convert-sparse.sh \
 	tests/test-compare-exit.sh \
