@@ -51,6 +51,12 @@ extern const struct cmd cmd_memdump;
 /* vimg convert --to: a whole VM (cmd-convert-vm.c). */
 int cmd_convert_vm_run(int argc, char **argv);
 
+/* ---- secret.c ---------------------------------------------------------- */
+
+/* Take --secret-file FILE and --object secret,... off argv (a subcommand's,
+ * argv[0] its name) and hand the secret to the library. */
+int cli_take_secrets(const char *cmd, int *argc, char **argv);
+
 /* ---- opts.c ---------------------------------------------------------- */
 
 /* Reset getopt so that a subcommand parses its own argv from index 1. */

@@ -4,6 +4,7 @@ noinst_HEADERS += cli/cli.h
 cli_vimg_SOURCES = \
 	cli/vimg.c \
 	cli/opts.c \
+	cli/secret.c \
 	cli/output.c \
 	cli/progress.c \
 	cli/cmd-info.c \

@@ -41,7 +41,9 @@ static void global_usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "  %-10s %s\n", "help", "show help for a command");
 	fprintf(f, "\n"
-		   "Run 'vimg COMMAND --help' for the options of a command.\n"
+		   "Run 'vimg COMMAND --help' for the options of a command. Every command\n"
+		   "takes --secret-file FILE or --object secret,id=ID,data=TEXT|file=FILE,\n"
+		   "the secret of the encrypted images it opens.\n"
 		   "Exit status: 0 success, 1 image or operation error, 2 usage error\n"
 		   "(compare and check use qemu-img's codes; see vimg(1)).\n");
 }
@@ -99,8 +101,14 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++)
 		sub[i - 1] = argv[i];
 	sub[argc - 1] = NULL;
+	int nsub = argc - 1;
+	int rc = cli_take_secrets(c->name, &nsub, sub);
+	if (rc) {
+		free(sub);
+		return rc;
+	}
 	cli_getopt_reset();
-	int rc = c->run(argc - 1, sub);
+	rc = c->run(nsub, sub);
 	free(sub);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "vimg %s: error writing output\n", c->name);

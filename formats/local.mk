@@ -15,6 +15,7 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/qcow2-create.c \
 	formats/qcow2-backing.c \
 	formats/qcow2-amend.c \
+	formats/qcow2-crypto.c \
 	formats/qcow2-check.c
 include formats/vmdk.mk
 include formats/vhdx.mk

@@ -260,8 +260,11 @@ static int classify(struct qcow2 *s, uint64_t e, uint64_t bm, uint64_t pos, uint
 		p->file = s->file;
 	}
 	p->kind = VIMG_RUN_DATA;
-	p->flags = VIMG_RUN_OFFSET_VALID;
-	p->host = host + in;
+	/* Encrypted data is not the disk's bytes: qcow2_read decrypts it. */
+	p->flags = s->luks ? VIMG_RUN_ENCRYPTED : VIMG_RUN_OFFSET_VALID;
+	p->host = s->luks ? 0 : host + in;
+	if (s->luks)
+		p->file = NULL;
 	return 0;
 }
 

@@ -160,7 +160,9 @@ int qcow2_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
 		} else if (e & QCOW2_L2E_OFFSET_MASK) {
 			struct vimg_file *f = qcow2_has_data_file(s) ? s->data_file : s->file;
 
-			rc = file_pread_zeroed(f, p, n, (e & QCOW2_L2E_OFFSET_MASK) + in, err);
+			rc = s->luks ? qcow2_crypto_read(s, f, e & QCOW2_L2E_OFFSET_MASK, in, p,
+							 (size_t)n, err)
+				     : file_pread_zeroed(f, p, n, (e & QCOW2_L2E_OFFSET_MASK) + in, err);
 			if (rc)
 				return rc;
 		} else {

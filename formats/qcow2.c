@@ -17,6 +17,7 @@
 
 #include "checked.h"
 #include "endian.h"
+#include "luks.h"
 #include "qcow2.h"
 
 static int qcow2_probe(const struct vimg_probe *p)
@@ -204,8 +205,13 @@ static int parse_extensions(struct qcow2 *s, struct vimg_error *err)
 			}
 			break;
 		case QCOW2_EXT_CRYPTO:
-			return vimg_error_set(err, VIMG_EUNSUPPORTED,
-					      "qcow2: encryption (LUKS) is not supported");
+			if (len < 16)
+				return vimg_error_set(err, VIMG_ECORRUPT,
+						      "qcow2: crypto header extension: %u bytes "
+						      "(offset 0x%" PRIx64 ")", len, pos);
+			s->crypto_off = ld_be64(data);
+			s->crypto_len = ld_be64(data + 8);
+			break;
 		case QCOW2_EXT_BITMAPS:
 			/* Kept as is: rewrites never touch the extension area. */
 			s->has_bitmaps_ext = true;
@@ -223,12 +229,16 @@ static int check_features(struct qcow2 *s, struct vimg_error *err)
 	const struct qcow2_header *h = &s->h;
 	uint64_t unknown = h->incompatible_features & ~QCOW2_INCOMPAT_KNOWN;
 
-	if (h->crypt_method != 0)
+	if (h->crypt_method == 2 && !s->crypto_len)
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "qcow2: LUKS encryption without a crypto header extension");
+	if (h->crypt_method > 2 || (h->crypt_method == 0 && s->crypto_len))
+		return vimg_error_set(err, VIMG_ECORRUPT, "qcow2: encryption method %u%s",
+				      h->crypt_method, s->crypto_len ? " with a crypto extension" : "");
+	if (h->crypt_method == 1)
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      h->crypt_method == 2 ? "qcow2: encryption (LUKS) is not supported"
-							   : "qcow2: encryption (method %u) is not "
-							     "supported",
-				      h->crypt_method);
+				      "qcow2: the legacy AES encryption (method 1) is not supported; "
+				      "qemu no longer writes it either");
 	if (unknown) {
 		unsigned bit = (unsigned)__builtin_ctzll(unknown);
 
@@ -446,6 +456,8 @@ static int qcow2_open(struct vimg_image *img, struct vimg_file *file, unsigned f
 	rc = parse_extensions(s, err);
 	if (rc == 0)
 		rc = check_features(s, err);
+	if (rc == 0 && s->h.crypt_method == 2)
+		rc = qcow2_crypto_open(img, s, err);
 	if (rc == 0)
 		rc = load_l1(s, err);
 	if (rc == 0)
@@ -510,6 +522,7 @@ static void qcow2_close(struct vimg_image *img)
 	if (s->is_view && s->parent)
 		__atomic_fetch_sub(&s->parent->views, 1, __ATOMIC_RELEASE);
 	if (!s->is_view) {
+		luks_close(s->luks);
 		if (s->own_data_file)
 			file_close(s->data_file);
 		free(s->hdr_cluster);
@@ -563,6 +576,8 @@ static int qcow2_info(struct vimg_image *img, const struct vimg_emit *em, struct
 	}
 	if (s->has_bitmaps_ext)
 		em->boolean(em->opaque, "bitmaps", true);
+	if (s->luks)
+		qcow2_crypto_info(s, em);
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 
 #include "driver.h"
 
+struct luks;
+
 #define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
 
 #define QCOW2_MIN_CLUSTER_BITS 9
@@ -198,6 +200,10 @@ struct qcow2 {
 	char *backing_fmt;
 	char *data_file_name;
 	bool has_bitmaps_ext;
+	/* LUKS encryption (crypt_method 2): the header area the crypto
+	 * extension names, and the unlocked header (NULL: not encrypted). */
+	uint64_t crypto_off, crypto_len;
+	struct luks *luks;
 	struct qcow2_snapshot *snaps;
 	uint32_t nb_snaps;
 	uint64_t snap_table_bytes;
@@ -232,6 +238,15 @@ void qcow2_header_decode(const struct qcow2_header_disk *d, struct qcow2_header 
 void qcow2_header_encode(const struct qcow2_header *h, struct qcow2_header_disk *d);
 /* Set geometry fields of s (cluster, L2, compressed descriptor) from s->h. */
 void qcow2_set_geometry(struct qcow2 *s);
+/* ---- qcow2-crypto.c ------------------------------------------------------- */
+
+/* Open the LUKS header of an image with crypt_method 2 (read-only for now). */
+int qcow2_crypto_open(struct vimg_image *img, struct qcow2 *s, struct vimg_error *err);
+/* Decrypt buf, len bytes of the data cluster at host offset `host` + in. */
+int qcow2_crypto_read(struct qcow2 *s, struct vimg_file *f, uint64_t host, uint64_t in,
+		      uint8_t *buf, size_t len, struct vimg_error *err);
+void qcow2_crypto_info(struct qcow2 *s, const struct vimg_emit *em);
+
 /* ---- qcow2-backing.c ----------------------------------------------------- */
 
 /*

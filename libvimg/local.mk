@@ -22,6 +22,8 @@ libvimg_libvimg_internal_la_SOURCES = \
 	libvimg/rebase.c \
 	libvimg/sparsify.c \
 	libvimg/amend.c \
+	libvimg/luks.c \
+	libvimg/luks.h \
 	libvimg/file-sim.c \
 	libvimg/file-sim.h \
 	libvimg/measure.c \

@@ -107,6 +107,13 @@ struct vimg_opt_desc {
 	const char *help;
 };
 
+/*
+ * The secret (passphrase bytes) that unlocks encrypted images: one for the
+ * process, used by every open of an encrypted image after it (NULL forgets
+ * it). The library keeps a copy and wipes it when replaced.
+ */
+int vimg_set_secret(const void *data, size_t len, struct vimg_error *err);
+
 /* i-th registered format name in probe order, NULL past the end. */
 const char *vimg_format_name(size_t i);
 /* The format a name means: vimg's own name for it, given that or qemu's

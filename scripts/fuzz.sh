@@ -143,8 +143,30 @@ for h in $harnesses; do
 		python3 "$top/fixtures/gen/vmcx-gen.py" "gen-$h" >/dev/null
 		cp "gen-$h"/*.vmcx "corpus-$h/"
 	fi
+	# LUKS: the header area of an encrypted qcow2 qemu-img writes.
+	if [ "$h" = luks ] && command -v qemu-img >/dev/null; then
+		rm -f "gen-$h.qcow2"
+		qemu-img create -q --object secret,id=s,data=x -f qcow2 \
+			-o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10 \
+			"gen-$h.qcow2" 1M
+		python3 - "gen-$h.qcow2" "corpus-$h/qemu-luks" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+pos = struct.unpack('>I', d[100:104])[0]
+while pos + 8 <= 65536:
+    t, n = struct.unpack('>II', d[pos:pos + 8])
+    if t == 0x0537be77:
+        off, ln = struct.unpack('>QQ', d[pos + 8:pos + 24])
+        open(sys.argv[2], 'wb').write(d[off:off + ln])
+        break
+    if t == 0:
+        break
+    pos += 8 + (n + 7) // 8 * 8
+PY
+	fi
 	# A VHDX keeps its metadata and BAT past the first MiB: seeds need room.
 	case $h in
+	luks) max_len=2097152 ;;
 	vhdx) max_len=8388608 ;;
 	nvram | tar) max_len=1048576 ;;
 	*) max_len=262144 ;;

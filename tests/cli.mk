@@ -13,6 +13,7 @@ CLI_TESTS = \
 	tests/test-sparsify.sh \
 	tests/test-amend.sh \
 	tests/test-dd-bench.sh \
+	tests/test-luks.sh \
 	tests/test-convert-formats.sh \
 	tests/test-convert-sparse.sh \
 	tests/test-compare-exit.sh \

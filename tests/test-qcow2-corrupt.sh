@@ -65,7 +65,8 @@ row refcount-table-over-header yes "qcow2: refcount table: overlaps the header" 
 row cluster-bits yes "qcow2: header: cluster_bits 30" "put(20, '>I', 30)"
 row unknown-incompat yes "qcow2: unsupported incompatible feature bit 9" \
 	"put(72, '>Q', be64(72) | (1 << 9))"
-row luks yes "qcow2: encryption (LUKS) is not supported" "put(32, '>I', 2)"
+row luks yes "qcow2: LUKS encryption without a crypto header extension" "put(32, '>I', 2)"
+row aes yes "legacy AES encryption (method 1) is not supported" "put(32, '>I', 1)"
 row l2-beyond-eof no "qcow2: L1 entry 0: L2 table offset" \
 	"put(be64(40), '>Q', (1 << 63) | (1 << 40))"
 # First compressed L2 entry: move its host offset far beyond the end of file.
