@@ -148,6 +148,31 @@ peers_agree split.vmdk vmdk $((2047 * MIB))
 expect_status 1 "$VIMG" resize child.vmdk +1M
 grep -q "grow the parent first" err || fail "vmdk delta: $(cat err)"
 
+# (32 MiB blocks: the block holding 16 MiB is allocated past 20 MiB too.)
+resize_format vhdx vhdx "" allocated
+resize_format vhdx vhdx subformat=fixed allocated
+resize_format vhdx vhdx block_size=1M
+
+# Small blocks: 130 GiB needs more BAT entries than its 1 MiB region holds,
+# so the BAT moves to the end of the file; the data stays.
+"$VIMG" convert -O vhdx -o block_size=1M src.raw bat.vhdx
+expect_status 0 "$VIMG" resize bat.vhdx 130G
+peers_agree bat.vhdx vhdx $((130 * 1024 * MIB))
+qemu-img compare -f raw -F vhdx src.raw bat.vhdx >/dev/null || fail "vhdx BAT move: data changed"
+"$VIMG" compare src.raw bat.vhdx >/dev/null || fail "vhdx BAT move: vimg reads other data"
+qemu-io -f vhdx -c "write -P 0x63 129G 1M" bat.vhdx >/dev/null || fail "vhdx BAT move: qemu-io"
+"$VIMG" convert -O raw bat.vhdx bat.raw
+python3 -c "
+import sys
+f = open('bat.raw', 'rb'); f.seek(129 << 30)
+sys.exit(f.read(1 << 20) != b'\x63' * (1 << 20))" || fail "vhdx BAT move: not read back"
+rm -f bat.raw
+
+# A differencing vhdx cannot grow past its parent.
+"$VIMG" create -q -f vhdx -b r-vhdx -F vhdx child.vhdx
+expect_status 1 "$VIMG" resize child.vhdx +1M
+grep -q "grow the parent first" err || fail "vhdx differencing: $(cat err)"
+
 # raw: preallocation of the grown part, and the options checked.
 truncate -s 1M p.raw
 expect_status 0 "$VIMG" resize --preallocation=falloc p.raw 9M
