@@ -424,7 +424,7 @@ int vmdk_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vi
 	size_t n = s->n_ext, n_old = s->n_ext, k;
 	char *saved = NULL;
 	size_t saved_len;
-	bool changed = true;
+	bool changed = false;
 	int rc;
 
 	if (ck_align_up(size, VMDK_SECTOR, &size))
@@ -464,6 +464,7 @@ int vmdk_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vi
 				rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
 			}
 		/* The descriptor first: then no extent is shorter than it says. */
+		changed = !rc;
 		if (!rc)
 			rc = write_desc(img, s, x, k + 1, size, saved, saved_len, err);
 		if (!rc)
@@ -494,6 +495,7 @@ int vmdk_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vi
 			goto out;
 		}
 		x[n_old - 1].sectors = (e->len + grow) / VMDK_SECTOR;
+		changed = true;
 		for (unsigned step = 1; !rc && left; step++, made++) {
 			uint64_t bytes = min_u64(left, VMDK_SPLIT_BYTES);
 
