@@ -193,7 +193,7 @@ int vhdx_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
 
 /* ---- writing ------------------------------------------------------------------------ */
 
-static int session_start(struct vhdx *s, struct vimg_error *err)
+int vhdx_session_start(struct vhdx *s, struct vimg_error *err)
 {
 	if (s->stopped)
 		return vimg_error_set(err, VIMG_EIO, "vhdx: writing stopped by the test hook");
@@ -211,7 +211,7 @@ static bool all_zero(const uint8_t *p, uint64_t n)
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-static void set_entry(struct vhdx *s, uint64_t idx, uint64_t e)
+void vhdx_set_entry(struct vhdx *s, uint64_t idx, uint64_t e)
 {
 	uint64_t page = idx * 8 / VHDX_LOG_SECTOR;
 
@@ -281,7 +281,7 @@ static int make_present(struct vimg_image *img, struct vhdx *s, uint64_t b, uint
 		rc = fill_range(img, s, b, host, skip_to, s->block_size, state, fresh, err);
 	if (rc)
 		return rc;
-	set_entry(s, idx, host | VHDX_BAT_FULLY_PRESENT);
+	vhdx_set_entry(s, idx, host | VHDX_BAT_FULLY_PRESENT);
 	return 0;
 }
 
@@ -290,7 +290,7 @@ int vhdx_write(struct vimg_image *img, const void *buf, uint64_t off, size_t len
 {
 	struct vhdx *s = vhdx_priv(img);
 	const uint8_t *p = buf;
-	int rc = session_start(s, err);
+	int rc = vhdx_session_start(s, err);
 
 	while (!rc && len) {
 		uint64_t b = off / s->block_size, in = off % s->block_size;
@@ -317,7 +317,7 @@ int vhdx_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags
 	      struct vimg_error *err)
 {
 	struct vhdx *s = vhdx_priv(img);
-	int rc = session_start(s, err);
+	int rc = vhdx_session_start(s, err);
 
 	while (!rc && len) {
 		uint64_t b = off / s->block_size, in = off % s->block_size;
@@ -330,7 +330,7 @@ int vhdx_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags
 			/* Nothing to do. */
 		} else if (in == 0 && n == block_len(s, b)) {
 			/* Keep the space (2.5.1: a ZERO block may keep its offset). */
-			set_entry(s, idx, eoff(s->bat[idx]) | VHDX_BAT_ZERO);
+			vhdx_set_entry(s, idx, eoff(s->bat[idx]) | VHDX_BAT_ZERO);
 		} else {
 			for (uint64_t done = 0; done < n && !rc; done += MIB)
 				rc = vhdx_write(img, s->zero_buf, off + done,

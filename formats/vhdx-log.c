@@ -328,13 +328,17 @@ static void page_bytes(const struct vhdx *s, uint64_t p, uint8_t *out)
 		st_le64(out + 8 * k, s->bat[p * (VHDX_LOG_SECTOR / 8) + k]);
 }
 
-/* One commit of up to n pages listed in pages[]. */
-static int commit_pages(struct vhdx *s, const uint64_t *pages, uint64_t n, struct vimg_error *err)
+/*
+ * One log entry writing n 4 KiB pages: data[k] (n * 4 KiB, in order) goes to
+ * file offset offs[k]; then the pages in place.
+ */
+static int log_write(struct vhdx *s, const uint64_t *offs, const uint8_t *data, uint64_t n,
+		     struct vimg_error *err)
 {
 	uint32_t dsec = (uint32_t)((VHDX_LOG_HDR_LEN + n * VHDX_LOG_DESC_LEN + VHDX_LOG_SECTOR - 1) /
 				   VHDX_LOG_SECTOR);
 	uint64_t len = ((uint64_t)dsec + n) * VHDX_LOG_SECTOR, seq = ++s->log_seq;
-	uint8_t *e = calloc(1, len), page[VHDX_LOG_SECTOR];
+	uint8_t *e = calloc(1, len);
 	int rc;
 
 	if (!e)
@@ -357,12 +361,12 @@ static int commit_pages(struct vhdx *s, const uint64_t *pages, uint64_t n, struc
 	for (uint64_t k = 0; k < n; k++) {
 		uint8_t *d = e + VHDX_LOG_HDR_LEN + k * VHDX_LOG_DESC_LEN;
 		uint8_t *ds = e + (dsec + k) * VHDX_LOG_SECTOR;
+		const uint8_t *page = data + k * VHDX_LOG_SECTOR;
 
-		page_bytes(s, pages[k], page);
 		st_le32(d, VHDX_DESC_SIG);
 		memcpy(d + 4, page + 4092, 4);
 		memcpy(d + 8, page, 8);
-		st_le64(d + 16, s->bat_off + pages[k] * VHDX_LOG_SECTOR);
+		st_le64(d + 16, offs[k]);
 		st_le64(d + 24, seq);
 		st_le32(ds, VHDX_DATA_SIG);
 		st_le32(ds + 4, (uint32_t)(seq >> 32));
@@ -381,11 +385,9 @@ static int commit_pages(struct vhdx *s, const uint64_t *pages, uint64_t n, struc
 				    "vhdx: stopped after writing the log (test hook " TEST_HOOK ")");
 		goto out;
 	}
-	for (uint64_t k = 0; k < n && !rc; k++) {
-		page_bytes(s, pages[k], page);
-		rc = file_pwrite_full(s->file, page, sizeof(page),
-				      s->bat_off + pages[k] * VHDX_LOG_SECTOR, err);
-	}
+	for (uint64_t k = 0; k < n && !rc; k++)
+		rc = file_pwrite_full(s->file, data + k * VHDX_LOG_SECTOR, VHDX_LOG_SECTOR, offs[k],
+				      err);
 	if (!rc)
 		rc = file_fsync(s->file, err);
 	if (rc)
@@ -394,6 +396,45 @@ static int commit_pages(struct vhdx *s, const uint64_t *pages, uint64_t n, struc
 	rc = vhdx_headers_update(s, err);
 out:
 	free(e);
+	return rc;
+}
+
+int vhdx_log_write_pages(struct vhdx *s, const uint64_t *offs, const uint8_t *data, uint64_t n,
+			 struct vimg_error *err)
+{
+	if (s->stopped)
+		return vimg_error_set(err, VIMG_EIO, "vhdx: writing stopped by the test hook");
+	if (n > max_pages(s))
+		return vimg_error_set(err, VIMG_ENOSPC,
+				      "vhdx: %" PRIu64 " pages do not fit one entry of the %u-byte log",
+				      n, s->hdr.log_length);
+	for (uint64_t k = 0; k < n; k++)
+		if (offs[k] % VHDX_LOG_SECTOR || offs[k] < VHDX_REGION1_OFF)
+			return vimg_error_set(err, VIMG_EINVAL,
+					      "vhdx: log page at offset 0x%" PRIx64 " is misplaced",
+					      offs[k]);
+	return log_write(s, offs, data, n, err);
+}
+
+/* One commit of up to n BAT pages listed in pages[]. */
+static int commit_pages(struct vhdx *s, const uint64_t *pages, uint64_t n, struct vimg_error *err)
+{
+	uint64_t *offs = malloc(n * sizeof(*offs));
+	uint8_t *data = malloc(n * VHDX_LOG_SECTOR);
+	int rc;
+
+	if (!offs || !data) {
+		free(offs);
+		free(data);
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		offs[k] = s->bat_off + pages[k] * VHDX_LOG_SECTOR;
+		page_bytes(s, pages[k], data + k * VHDX_LOG_SECTOR);
+	}
+	rc = log_write(s, offs, data, n, err);
+	free(offs);
+	free(data);
 	return rc;
 }
 

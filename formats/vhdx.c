@@ -424,6 +424,7 @@ static int load_metadata(struct vhdx *s, struct vimg_error *err)
 		} else if (!memcmp(e, vhdx_guid_vsize, 16)) {
 			rc = read_item(s, off, len, 8, v, "virtual disk size", err);
 			s->vsize = ld_le64(v);
+			s->vsize_off = s->meta_off + off;
 			have_size = true;
 		} else if (!memcmp(e, vhdx_guid_page83, 16)) {
 			rc = read_item(s, off, len, 16, s->page83, "page 83 data", err);
@@ -562,6 +563,7 @@ static int vhdx_backing_opened(struct vimg_image *img, struct vimg_image *parent
 		return vimg_error_set(err, VIMG_EBACKING, "vhdx: the parent is a %s image, not vhdx",
 				      fmt ? fmt : "unknown");
 	ps = image_priv(parent);
+	s->parent_size = vimg_image_virtual_size(parent);
 	if (memcmp(ps->hdr.data_write_guid, s->parent_linkage, 16)) {
 		vhdx_guid_str(s->parent_linkage, a);
 		vhdx_guid_str(ps->hdr.data_write_guid, b);
@@ -616,6 +618,7 @@ const struct vimg_driver vimg_drv_vhdx = {
 	.read = vhdx_read,
 	.write = vhdx_write,
 	.zero = vhdx_zero,
+	.resize = vhdx_resize,
 	.flush = vhdx_flush,
 	.create = vhdx_create,
 	.check = vhdx_check,

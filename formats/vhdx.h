@@ -110,6 +110,8 @@ struct vhdx {
 	uint32_t block_size, lsec, psec;
 	bool leave_alloc, has_parent;
 	uint64_t vsize;
+	uint64_t vsize_off;		/* file offset of the virtual disk size item */
+	uint64_t parent_size;		/* bytes, once the core opened the parent */
 	uint8_t page83[16];
 	uint8_t parent_linkage[16];
 	bool has_linkage;
@@ -184,6 +186,13 @@ bool vhdx_ovl_overlaps(const struct vhdx *s, uint64_t off, uint64_t len);
  */
 int vhdx_log_commit(struct vhdx *s, struct vimg_error *err);
 void vhdx_log_free(struct vhdx *s);
+/*
+ * Write n 4 KiB pages of metadata through one log entry (as the BAT is
+ * committed): data holds them in order, offs[k] is where page k goes (4 KiB
+ * aligned, from the first region table on). VIMG_ENOSPC when the log cannot hold them.
+ */
+int vhdx_log_write_pages(struct vhdx *s, const uint64_t *offs, const uint8_t *data, uint64_t n,
+			 struct vimg_error *err);
 
 /* ---- vhdx-bat.c ------------------------------------------------------------ */
 
@@ -197,12 +206,20 @@ int vhdx_write(struct vimg_image *img, const void *buf, uint64_t off, size_t len
 int vhdx_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,
 	      struct vimg_error *err);
 int vhdx_flush(struct vimg_image *img, struct vimg_error *err);
+/* Before the first change of an open: new write GUIDs in both headers. */
+int vhdx_session_start(struct vhdx *s, struct vimg_error *err);
+/* Mark BAT entry idx changed (committed through the log at flush). */
+void vhdx_set_entry(struct vhdx *s, uint64_t idx, uint64_t e);
 int vhdx_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
 	       struct vimg_error *err);
 
 /* ---- vhdx-create.c --------------------------------------------------------- */
 
 extern const struct vimg_opt_desc vhdx_create_opts[];
+/* ---- vhdx-resize.c --------------------------------------------------------- */
+
+int vhdx_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
+
 int vhdx_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 		const struct vimg_backing_spec *backing, struct vimg_error *err);
 

@@ -7,4 +7,5 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/vhdx.c \
 	formats/vhdx-bat.c \
 	formats/vhdx-log.c \
-	formats/vhdx-create.c
+	formats/vhdx-create.c \
+	formats/vhdx-resize.c

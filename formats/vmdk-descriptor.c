@@ -250,3 +250,87 @@ int desc_render(const struct vmdk_desc *d, char **out, size_t *len, struct vimg_
 {
 	return kv_render(&d->kv, out, len, err);
 }
+
+/* One extent line as VMware writes it (a FLAT extent always with its offset). */
+static int extent_line(const struct vmdk_desc_extent *x, char **out, struct vimg_error *err)
+{
+	int n;
+
+	if (x->type == VMDK_EXT_ZERO)
+		n = asprintf(out, "%s %llu %s", access_names[x->access],
+			     (unsigned long long)x->sectors, type_names[x->type]);
+	else if (x->type == VMDK_EXT_FLAT)
+		n = asprintf(out, "%s %llu %s \"%s\" %llu", access_names[x->access],
+			     (unsigned long long)x->sectors, type_names[x->type], x->file,
+			     (unsigned long long)x->offset);
+	else
+		n = asprintf(out, "%s %llu %s \"%s\"", access_names[x->access],
+			     (unsigned long long)x->sectors, type_names[x->type], x->file);
+	if (n < 0)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	if (x->type != VMDK_EXT_ZERO && (!*x->file || strchr(x->file, '"'))) {
+		free(*out);
+		return vimg_error_set(err, VIMG_EINVAL, "vmdk: descriptor: bad extent file name");
+	}
+	return 0;
+}
+
+int desc_set_extents(struct vmdk_desc *d, const struct vmdk_desc_extent *x, size_t n,
+		     struct vimg_error *err)
+{
+	struct vmdk_desc_extent *copy;
+	size_t done = 0, last = kv_lines(&d->kv);
+	int rc = 0;
+
+	if (n == 0 || n > VMDK_MAX_EXTENTS)
+		return vimg_error_set(err, VIMG_EINVAL, "vmdk: descriptor: %zu extents", n);
+	copy = calloc(n, sizeof(*copy));
+	if (!copy)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = x[i];
+		copy[i].file = NULL;
+		if (x[i].file && !(copy[i].file = strdup(x[i].file)))
+			rc = vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	}
+	/* The existing extent lines, in order, take the first extents; the rest
+	 * go after the last one; extent lines beyond n are removed. */
+	for (size_t i = 0; !rc && i < kv_lines(&d->kv); i++) {
+		char *line;
+
+		if (kv_line_kind(&d->kv, i) != KV_LINE_OTHER || !looks_like_extent(kv_line_text(&d->kv, i)))
+			continue;
+		if (done == n) {
+			kv_remove_line(&d->kv, i--);
+			continue;
+		}
+		rc = extent_line(&x[done], &line, err);
+		if (!rc) {
+			rc = kv_set_other(&d->kv, i, line, err);
+			free(line);
+		}
+		done++;
+		last = i + 1;
+	}
+	for (; !rc && done < n; done++, last++) {
+		char *line;
+
+		rc = extent_line(&x[done], &line, err);
+		if (!rc) {
+			rc = kv_insert_other(&d->kv, last, line, err);
+			free(line);
+		}
+	}
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			free(copy[i].file);
+		free(copy);
+		return rc;
+	}
+	for (size_t i = 0; i < d->n_ext; i++)
+		free(d->ext[i].file);
+	free(d->ext);
+	d->ext = copy;
+	d->n_ext = n;
+	return 0;
+}

@@ -232,13 +232,61 @@ static int open_sparse_main(struct vimg_image *img, struct vmdk_state *s, struct
 	return 0;
 }
 
+/* What a writable open adds to the extents: stream writers, the size. */
+static int setup_extents(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
+{
+	uint64_t size = 0;
+	int rc;
+
+	for (size_t i = 0; i < s->n_ext; i++) {
+		struct vmdk_extent *e = &s->ext[i];
+
+		size += e->len;
+		/* qemu: version 3 without compression may carry change tracking: read only. */
+		if (e->sp && e->sp->kind == VMDK_SP_KDMV && e->sp->version == 3 && !e->sp->compressed)
+			image_set_read_only(img);
+		if (e->sp && e->sp->compressed && image_is_writable(img)) {
+			rc = stream_writer_init(e, err);
+			if (rc)
+				return rc;
+			/* A stream is written front to back, once. */
+			image_set_sequential_writes(img);
+		}
+	}
+	image_set_size(img, size);
+	return 0;
+}
+
+int vmdk_reload_extents(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
+{
+	/* A sparse main file carrying its descriptor is its only extent. */
+	if (s->n_ext == 1 && !s->ext[0].owned && s->ext[0].sp) {
+		struct vmdk_extent *e = &s->ext[0];
+		struct vmdk_sparse *sp;
+		int rc = sparse_open_kdmv(e->file, "vmdk", true, &sp, err);
+
+		if (rc)
+			return rc;
+		sparse_free(e->sp);
+		e->sp = sp;
+		e->len = sp->capacity * VMDK_SECTOR;
+	} else {
+		int rc;
+
+		free_extents(s);
+		rc = open_extents(img, s, err);
+		if (rc)
+			return rc;
+	}
+	return setup_extents(img, s, err);
+}
+
 static int vmdk_open(struct vimg_image *img, struct vimg_file *file, unsigned flags,
 		     struct vimg_error *err)
 {
 	struct vmdk_state *s = image_priv(img);
 	uint8_t head[16] = { 0 };
 	char v[1024];
-	uint64_t size = 0;
 	int64_t fsize = file_size(file, err);
 	int rc;
 
@@ -274,22 +322,9 @@ static int vmdk_open(struct vimg_image *img, struct vimg_file *file, unsigned fl
 	    !desc_parse_cid(v, &s->parent_cid))
 		return vimg_error_set(err, VIMG_ECORRUPT, "vmdk: descriptor: bad parentCID \"%.16s\"",
 				      v);
-	for (size_t i = 0; i < s->n_ext; i++) {
-		struct vmdk_extent *e = &s->ext[i];
-
-		size += e->len;
-		/* qemu: version 3 without compression may carry change tracking: read only. */
-		if (e->sp && e->sp->kind == VMDK_SP_KDMV && e->sp->version == 3 && !e->sp->compressed)
-			image_set_read_only(img);
-		if (e->sp && e->sp->compressed && image_is_writable(img)) {
-			rc = stream_writer_init(e, err);
-			if (rc)
-				return rc;
-			/* A stream is written front to back, once. */
-			image_set_sequential_writes(img);
-		}
-	}
-	image_set_size(img, size);
+	rc = setup_extents(img, s, err);
+	if (rc)
+		return rc;
 	if (s->ext[0].sp && s->ext[0].sp->grain * VMDK_SECTOR <= UINT32_MAX)
 		image_set_cluster_size(img, (uint32_t)(s->ext[0].sp->grain * VMDK_SECTOR));
 	if (s->has_desc && desc_get(&s->desc, "parentFileNameHint", v, sizeof(v)) && v[0])
@@ -307,6 +342,7 @@ static int vmdk_backing_opened(struct vimg_image *img, struct vimg_image *parent
 		return vimg_error_set(err, VIMG_EBACKING, "vmdk: the parent is a %s image, not vmdk",
 				      fmt ? fmt : "unknown");
 	ps = image_priv(parent);
+	s->parent_size = vimg_image_virtual_size(parent);
 	if (ps->cid != s->parent_cid)
 		return vimg_error_set(err, VIMG_EBACKING,
 				      "vmdk: parentCID 0x%08x does not match the parent's CID 0x%08x",
@@ -450,7 +486,7 @@ static int vmdk_read(struct vimg_image *img, void *buf, uint64_t off, size_t len
 /* ---- writing ---------------------------------------------------------------- */
 
 /* Write the descriptor back where it lives (its own file, or embedded). */
-static int desc_write(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
+int vmdk_desc_write(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
 {
 	struct vimg_file *f = image_file(img);
 	char *text;
@@ -485,7 +521,7 @@ static int desc_write(struct vimg_image *img, struct vmdk_state *s, struct vimg_
 }
 
 /* VMware gives the disk a new CID on its first change after each open. */
-static int update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
+int vmdk_update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err)
 {
 	uint32_t cid = id_cid_random();
 	char v[16];
@@ -496,7 +532,7 @@ static int update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_
 	snprintf(v, sizeof(v), "%08x", cid);
 	rc = desc_set(&s->desc, "CID", v, err);
 	if (!rc)
-		rc = desc_write(img, s, err);
+		rc = vmdk_desc_write(img, s, err);
 	if (!rc) {
 		s->cid = cid;
 		s->cid_updated = true;
@@ -529,7 +565,7 @@ static int vmdk_set_backing(struct vimg_image *img, const char *name, struct vim
 	else if (!rc)
 		kv_unset(&s->desc.kv, "parentFileNameHint");
 	if (!rc)
-		rc = desc_write(img, s, err);
+		rc = vmdk_desc_write(img, s, err);
 	if (!rc)
 		s->parent_cid = pcid;
 	return rc;
@@ -555,7 +591,7 @@ static int vmdk_write(struct vimg_image *img, const void *buf, uint64_t off, siz
 {
 	struct vmdk_state *s = image_priv(img);
 	const uint8_t *p = buf;
-	int rc = update_cid(img, s, err);
+	int rc = vmdk_update_cid(img, s, err);
 
 	(void)flags;
 	while (!rc && len) {
@@ -600,7 +636,7 @@ static int vmdk_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigne
 		     struct vimg_error *err)
 {
 	struct vmdk_state *s = image_priv(img);
-	int rc = update_cid(img, s, err);
+	int rc = vmdk_update_cid(img, s, err);
 
 	(void)flags;
 	while (!rc && len) {
@@ -725,6 +761,7 @@ const struct vimg_driver vimg_drv_vmdk = {
 	.read = vmdk_read,
 	.write = vmdk_write,
 	.zero = vmdk_zero,
+	.resize = vmdk_resize,
 	.flush = vmdk_flush,
 	.create = vmdk_create,
 	.check = vmdk_check,

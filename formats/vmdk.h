@@ -103,6 +103,14 @@ bool desc_get(const struct vmdk_desc *d, const char *key, char *buf, size_t size
 int desc_set(struct vmdk_desc *d, const char *key, const char *value, struct vimg_error *err);
 /* Render the lines (malloc'd text, *len bytes, NUL-terminated). */
 int desc_render(const struct vmdk_desc *d, char **out, size_t *len, struct vimg_error *err);
+/*
+ * Make the descriptor's extents x[0..n) (copied): the existing extent lines
+ * are rewritten in order, new ones follow the last, extra ones are removed.
+ * On error the descriptor's lines may be partly changed (re-read it) but
+ * d->ext is unchanged.
+ */
+int desc_set_extents(struct vmdk_desc *d, const struct vmdk_desc_extent *x, size_t n,
+		     struct vimg_error *err);
 const char *desc_type_name(enum vmdk_ext_type t);
 const char *desc_access_name(enum vmdk_access a);
 /* Parse "0x"-less hexadecimal CID; false if malformed. */
@@ -175,6 +183,7 @@ struct vmdk_state {
 	char create_type[64];
 	uint32_t cid, parent_cid;
 	bool cid_updated;
+	uint64_t parent_size;	/* bytes, once the core opened the parent */
 	struct vmdk_extent *ext;
 	size_t n_ext;
 };
@@ -269,6 +278,19 @@ int vmdk_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
 
 /* ---- vmdk.c ---------------------------------------------------------------- */
 
-/* Parse descriptor-mode or sparse-mode state for a fuzz/test entry (internal). */
+/* Write the descriptor back where it lives (its own file, or embedded). */
+int vmdk_desc_write(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err);
+/* A new CID (written with the descriptor) on the first change after open. */
+int vmdk_update_cid(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err);
+/*
+ * After the extents changed on disk (resize): decode them again from the
+ * descriptor (or, for a sparse disk carrying its descriptor, its header) and
+ * set the image size.
+ */
+int vmdk_reload_extents(struct vimg_image *img, struct vmdk_state *s, struct vimg_error *err);
+
+/* ---- resize (vmdk-resize.c) ------------------------------------------------ */
+
+int vmdk_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
 
 #endif

@@ -10,4 +10,5 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/vmdk-cowd.c \
 	formats/vmdk-sesparse.c \
 	formats/vmdk-create.c \
+	formats/vmdk-resize.c \
 	formats/vmdk-check.c

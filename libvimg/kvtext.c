@@ -477,9 +477,10 @@ static int encode_value(const struct kvtext *kv, const char *key, const char *v,
 	return 0;
 }
 
-/* Replace l->text (UTF-8) and recompute raw and the parse; takes `text`. */
-static int line_replace(struct kvtext *kv, struct kv_line *l, char *text, size_t lineno,
-			struct vimg_error *err)
+/* Replace l->text (UTF-8) and recompute raw and the parse; takes `text`.
+ * The new line must parse as `want`. */
+static int line_replace_as(struct kvtext *kv, struct kv_line *l, char *text, size_t lineno,
+			   enum kv_line_kind want, struct vimg_error *err)
 {
 	struct kv_line nl = { .eol = l->eol, .text = text };
 	int rc;
@@ -497,13 +498,21 @@ static int line_replace(struct kvtext *kv, struct kv_line *l, char *text, size_t
 		nl.raw_len = strlen(text);
 	}
 	rc = line_parse(kv, &nl, lineno, err);
-	if (rc || nl.kind != KV_LINE_PAIR) {
+	if (rc || nl.kind != want) {
 		line_free(&nl);
-		return rc ? rc : vimg_error_set(err, VIMG_EINVAL, "%s: bad key", kv->what);
+		return rc ? rc
+			  : vimg_error_set(err, VIMG_EINVAL, "%s: %s", kv->what,
+					   want == KV_LINE_PAIR ? "bad key" : "line is a key = value");
 	}
 	line_free(l);
 	*l = nl;
 	return 0;
+}
+
+static int line_replace(struct kvtext *kv, struct kv_line *l, char *text, size_t lineno,
+			struct vimg_error *err)
+{
+	return line_replace_as(kv, l, text, lineno, KV_LINE_PAIR, err);
 }
 
 static bool key_ok(const char *key)
@@ -572,6 +581,45 @@ int kv_insert(struct kvtext *kv, size_t pos, const char *key, const char *value,
 	 * one without; rendering gives the earlier line one (see kv_render). */
 	l->eol = pos == kv->n - 1 && pos > 0 ? kv->lines[pos - 1].eol : (unsigned char)kv->eol;
 	rc = line_replace(kv, l, text, pos + 1, err);
+	if (rc)
+		kv_remove_line(kv, pos);
+	return rc;
+}
+
+int kv_set_other(struct kvtext *kv, size_t i, const char *text, struct vimg_error *err)
+{
+	char *t;
+
+	if (i >= kv->n || kv->lines[i].kind != KV_LINE_OTHER || !(kv->flags & KV_OTHER_LINES))
+		return vimg_error_set(err, VIMG_EINVAL, "%s: line %zu is not a free-form line",
+				      kv->what, i + 1);
+	if (!(t = strdup(text)))
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	return line_replace_as(kv, &kv->lines[i], t, i + 1, KV_LINE_OTHER, err);
+}
+
+int kv_insert_other(struct kvtext *kv, size_t pos, const char *text, struct vimg_error *err)
+{
+	struct kv_line *l;
+	char *t;
+	int rc;
+
+	if (!(kv->flags & KV_OTHER_LINES))
+		return vimg_error_set(err, VIMG_EINVAL, "%s: free-form lines are not allowed",
+				      kv->what);
+	if (pos > kv->n)
+		pos = kv->n;
+	rc = grow(kv, kv->n + 1, err);
+	if (rc)
+		return rc;
+	if (!(t = strdup(text)))
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	memmove(kv->lines + pos + 1, kv->lines + pos, (kv->n - pos) * sizeof(*kv->lines));
+	kv->n++;
+	l = &kv->lines[pos];
+	memset(l, 0, sizeof(*l));
+	l->eol = pos == kv->n - 1 && pos > 0 ? kv->lines[pos - 1].eol : (unsigned char)kv->eol;
+	rc = line_replace_as(kv, l, t, pos + 1, KV_LINE_OTHER, err);
 	if (rc)
 		kv_remove_line(kv, pos);
 	return rc;

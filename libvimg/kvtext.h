@@ -87,6 +87,13 @@ const char *kv_get(const struct kvtext *kv, const char *key);
 int kv_set(struct kvtext *kv, const char *key, const char *value, struct vimg_error *err);
 int kv_insert(struct kvtext *kv, size_t pos, const char *key, const char *value,
 	      enum kv_style style, struct vimg_error *err);
+/*
+ * Free-form lines (KV_OTHER_LINES documents: VMDK extent lines): replace the
+ * text of KV_LINE_OTHER line i, or insert a new one before line pos. The text
+ * (UTF-8) must not parse as a key = value pair.
+ */
+int kv_set_other(struct kvtext *kv, size_t i, const char *text, struct vimg_error *err);
+int kv_insert_other(struct kvtext *kv, size_t pos, const char *text, struct vimg_error *err);
 /* Remove every line of key; returns how many were removed. */
 size_t kv_unset(struct kvtext *kv, const char *key);
 /* Remove line i. */

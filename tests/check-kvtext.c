@@ -250,6 +250,32 @@ START_TEST(other_lines_kept)
 }
 END_TEST
 
+START_TEST(other_lines_edited)
+{
+	static const char text[] = "version=1\r\nRW 8 SPARSE \"x.vmdk\"\r\nddb.a = \"b\"\r\n";
+	struct vimg_error err = VIMG_ERROR_INIT;
+	struct kvtext kv;
+	char *out;
+
+	parse(&kv, text, KV_OTHER_LINES);
+	ck_assert_vimg_ok(kv_set_other(&kv, 1, "RW 16 SPARSE \"x.vmdk\"", &err), &err);
+	ck_assert_vimg_ok(kv_insert_other(&kv, 2, "RW 4 SPARSE \"y.vmdk\"", &err), &err);
+	out = render(&kv);
+	ck_assert_str_eq(out, "version=1\r\nRW 16 SPARSE \"x.vmdk\"\r\nRW 4 SPARSE \"y.vmdk\"\r\n"
+			      "ddb.a = \"b\"\r\n");
+	free(out);
+	/* Only free-form lines, and only free-form text. */
+	ck_assert_int_eq(kv_set_other(&kv, 0, "RW 1 ZERO", &err), VIMG_EINVAL);
+	ck_assert_int_eq(kv_set_other(&kv, 1, "a = \"b\"", &err), VIMG_EINVAL);
+	ck_assert_int_eq(kv_insert_other(&kv, 0, "a=b", &err), VIMG_EINVAL);
+	ck_assert_uint_eq(kv_lines(&kv), 4);
+	kv_free(&kv);
+	parse(&kv, "a = \"b\"\n", 0);
+	ck_assert_int_eq(kv_insert_other(&kv, 0, "RW 1 ZERO", &err), VIMG_EINVAL);
+	kv_free(&kv);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("kvtext");
@@ -262,6 +288,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, malformed_lines);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, other_lines_kept);
+	tcase_add_test(tc, other_lines_edited);
 	suite_add_tcase(s, tc);
 	return s;
 }

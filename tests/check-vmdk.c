@@ -120,6 +120,45 @@ START_TEST(test_descriptor_edit)
 }
 END_TEST
 
+/* Extent lines rewritten in place, added after the last, removed past n. */
+START_TEST(test_descriptor_extents)
+{
+	static const char text[] = "version=1\n# Extent description\n"
+				   "RW 8 SPARSE \"d-s001.vmdk\" # first\n"
+				   "RW 8 SPARSE \"d-s002.vmdk\"\n"
+				   "\nddb.adapterType = \"ide\"\n";
+	struct vmdk_desc_extent x[3] = {
+		{ VMDK_RW, 16, VMDK_EXT_SPARSE, "d-s001.vmdk", 0 },
+		{ VMDK_RW, 4, VMDK_EXT_FLAT, "d-f002.vmdk", 0 },
+		{ VMDK_RDONLY, 2, VMDK_EXT_ZERO, NULL, 0 },
+	};
+	struct vmdk_desc d = { 0 };
+	struct vimg_error err = VIMG_ERROR_INIT;
+	char *out;
+	size_t len;
+
+	ck_assert_vimg_ok(desc_parse(&d, text, sizeof(text) - 1, &err), &err);
+	ck_assert_vimg_ok(desc_set_extents(&d, x, 3, &err), &err);
+	ck_assert_uint_eq(d.n_ext, 3);
+	ck_assert_str_eq(d.ext[1].file, "d-f002.vmdk");
+	ck_assert_ptr_ne(d.ext[1].file, x[1].file);
+	ck_assert_vimg_ok(desc_render(&d, &out, &len, &err), &err);
+	ck_assert_str_eq(out, "version=1\n# Extent description\nRW 16 SPARSE \"d-s001.vmdk\"\n"
+			      "RW 4 FLAT \"d-f002.vmdk\" 0\nRDONLY 2 ZERO\n\nddb.adapterType = \"ide\"\n");
+	free(out);
+	ck_assert_vimg_ok(desc_set_extents(&d, x, 1, &err), &err);
+	ck_assert_vimg_ok(desc_render(&d, &out, &len, &err), &err);
+	ck_assert_str_eq(out, "version=1\n# Extent description\nRW 16 SPARSE \"d-s001.vmdk\"\n"
+			      "\nddb.adapterType = \"ide\"\n");
+	free(out);
+	ck_assert_int_eq(desc_set_extents(&d, x, 0, &err), VIMG_EINVAL);
+	x[0].file = "bad\"name";
+	ck_assert_int_eq(desc_set_extents(&d, x, 1, &err), VIMG_EINVAL);
+	ck_assert_uint_eq(d.n_ext, 1);
+	desc_free(&d);
+}
+END_TEST
+
 /* ---- round trips -------------------------------------------------------------- */
 
 static const char *const rt_opts[] = {
@@ -619,6 +658,7 @@ Suite *make_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_descriptor_edit);
+	tcase_add_test(tc, test_descriptor_extents);
 	tcase_add_loop_test(tc, test_roundtrip, 0, sizeof(rt_opts) / sizeof(rt_opts[0]));
 	tcase_add_test(tc, test_zeroed_grain_gte);
 	tcase_add_test(tc, test_stream_checklist);

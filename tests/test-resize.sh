@@ -56,9 +56,11 @@ same_prefix() {
 	rm -f prefix.raw
 }
 
-# resize_format FMT QFMT [CREATE_OPTS]: the whole round on one format.
+# resize_format FMT QFMT [CREATE_OPTS [allocated]]: the whole round on one
+# format. "allocated": the layout maps every byte as data (flat, fixed), so
+# even a cut of zeros needs --shrink.
 resize_format() {
-	fmt=$1 qfmt=$2 opts=${3:-}
+	fmt=$1 qfmt=$2 opts=${3:-} allocated=${4:+--shrink}
 	img=r-$fmt${opts:+-$(echo "$opts" | tr ',=' '--')}
 	echo "== $fmt $opts"
 	"$VIMG" convert -O "$fmt" ${opts:+-o "$opts"} src.raw "$img" ||
@@ -98,7 +100,7 @@ sys.exit(f.read($MIB) != b'\x5a' * $MIB)" || fail "$fmt grow: qemu's write not r
 
 	# Back up by -SIZE and +SIZE, nothing cut: no --shrink needed.
 	expect_status 0 "$VIMG" resize "$img" +8M
-	expect_status 0 "$VIMG" resize "$img" -4M
+	expect_status 0 "$VIMG" resize $allocated "$img" -4M
 	size3=$(vimg_size "$img")
 	peers_agree "$img" "$qfmt" "$size3"
 	same_prefix "$img" "$qfmt" src.raw $((16 * MIB))
@@ -106,6 +108,70 @@ sys.exit(f.read($MIB) != b'\x5a' * $MIB)" || fail "$fmt grow: qemu's write not r
 }
 
 resize_format raw raw
+
+# vmdk and vhdx: every subformat vimg writes, then what each refuses.
+resize_format vmdk vmdk
+resize_format vmdk vmdk subformat=twoGbMaxExtentSparse
+resize_format vmdk vmdk subformat=monolithicFlat allocated
+resize_format vmdk vmdk subformat=twoGbMaxExtentFlat allocated
+resize_format vmdk vmdk zeroed_grain=on
+
+# streamOptimized cannot grow in place: refused, the file unchanged.
+"$VIMG" convert -O vmdk -o subformat=streamOptimized src.raw so.vmdk
+before=$(sha256sum so.vmdk)
+expect_status 1 "$VIMG" resize so.vmdk +64M
+grep -q "subformat=streamOptimized" err || fail "streamOptimized: $(cat err)"
+[ "$(sha256sum so.vmdk)" = "$before" ] || fail "streamOptimized: a refused resize changed it"
+
+# A split sparse disk grown past a 2 GiB extent boundary gets a new extent.
+"$VIMG" create -q -f vmdk -o subformat=twoGbMaxExtentSparse split.vmdk 2047M
+qemu-io -f vmdk -c "write -P 0x61 2046M 1M" split.vmdk >/dev/null
+expect_status 0 "$VIMG" resize split.vmdk 2049M
+[ -f split-s002.vmdk ] || fail "split: no second extent: $(ls split*)"
+grep -q '^RW 2048 SPARSE "split-s002.vmdk"' split.vmdk || fail "split: $(cat split.vmdk)"
+peers_agree split.vmdk vmdk $((2049 * MIB))
+qemu-io -f vmdk -c "write -P 0x62 2048M 1M" split.vmdk >/dev/null ||
+	fail "split: qemu-io cannot write the new extent"
+"$VIMG" convert -O raw split.vmdk split.raw
+python3 -c "
+import sys
+f = open('split.raw', 'rb'); f.seek(2046 << 20); a = f.read(1 << 20)
+f.seek(2048 << 20); b = f.read(1 << 20)
+sys.exit(a != b'\x61' * (1 << 20) or b != b'\x62' * (1 << 20))" || fail "split: data not read back"
+rm -f split.raw
+expect_status 0 "$VIMG" resize --shrink split.vmdk 2047M
+[ ! -f split-s002.vmdk ] || fail "split: the extent past the end was kept"
+peers_agree split.vmdk vmdk $((2047 * MIB))
+
+# A delta VMDK cannot grow past its parent.
+"$VIMG" create -q -f vmdk -b r-vmdk -F vmdk child.vmdk
+expect_status 1 "$VIMG" resize child.vmdk +1M
+grep -q "grow the parent first" err || fail "vmdk delta: $(cat err)"
+
+# (32 MiB blocks: the block holding 16 MiB is allocated past 20 MiB too.)
+resize_format vhdx vhdx "" allocated
+resize_format vhdx vhdx subformat=fixed allocated
+resize_format vhdx vhdx block_size=1M
+
+# Small blocks: 130 GiB needs more BAT entries than its 1 MiB region holds,
+# so the BAT moves to the end of the file; the data stays.
+"$VIMG" convert -O vhdx -o block_size=1M src.raw bat.vhdx
+expect_status 0 "$VIMG" resize bat.vhdx 130G
+peers_agree bat.vhdx vhdx $((130 * 1024 * MIB))
+qemu-img compare -f raw -F vhdx src.raw bat.vhdx >/dev/null || fail "vhdx BAT move: data changed"
+"$VIMG" compare src.raw bat.vhdx >/dev/null || fail "vhdx BAT move: vimg reads other data"
+qemu-io -f vhdx -c "write -P 0x63 129G 1M" bat.vhdx >/dev/null || fail "vhdx BAT move: qemu-io"
+"$VIMG" convert -O raw bat.vhdx bat.raw
+python3 -c "
+import sys
+f = open('bat.raw', 'rb'); f.seek(129 << 30)
+sys.exit(f.read(1 << 20) != b'\x63' * (1 << 20))" || fail "vhdx BAT move: not read back"
+rm -f bat.raw
+
+# A differencing vhdx cannot grow past its parent.
+"$VIMG" create -q -f vhdx -b r-vhdx -F vhdx child.vhdx
+expect_status 1 "$VIMG" resize child.vhdx +1M
+grep -q "grow the parent first" err || fail "vhdx differencing: $(cat err)"
 
 # raw: preallocation of the grown part, and the options checked.
 truncate -s 1M p.raw
