@@ -14,6 +14,7 @@ libvimg_libvimg_internal_la_SOURCES += \
 	formats/qcow2-snapshot-write.c \
 	formats/qcow2-create.c \
 	formats/qcow2-backing.c \
+	formats/qcow2-resize.c \
 	formats/qcow2-amend.c \
 	formats/qcow2-crypto.c \
 	formats/qcow2-check.c

@@ -763,15 +763,21 @@ plain:
 
 /* ---- preallocation ---------------------------------------------------------------- */
 
-int qcow2_preallocate(struct qcow2 *s, const char *mode, struct vimg_error *err)
+int qcow2_preallocate(struct qcow2 *s, const char *mode, uint64_t from, uint64_t to,
+		      struct vimg_error *err)
 {
-	uint64_t cs = s->cluster_size, nclusters = (s->h.size + cs - 1) / cs;
-	uint64_t first = 0, last = 0;
-	int rc = 0;
+	uint64_t cs = s->cluster_size, first = 0, last = 0;
+	struct vimg_file *df = qcow2_has_data_file(s) ? s->data_file : s->file;
+	bool full = strcmp(mode, "full") == 0;
+	uint8_t *z = full ? calloc(1, cs) : NULL;
+	int rc = full && !z ? vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory") : 0;
 
-	for (uint64_t c = 0; c < nclusters && rc == 0; c++) {
-		uint64_t l2_off, idx, host;
+	for (uint64_t c = from / cs; c < (to + cs - 1) / cs && rc == 0; c++) {
+		uint64_t l2_off, idx, host, e, bm;
 
+		rc = qcow2_l2_lookup(s, c * cs, &e, &bm, err);
+		if (rc || (e & QCOW2_L2E_OFFSET_MASK))
+			continue;
 		rc = qcow2_l2_slot(s, c * cs, &l2_off, &idx, err);
 		if (rc)
 			break;
@@ -782,41 +788,28 @@ int qcow2_preallocate(struct qcow2 *s, const char *mode, struct vimg_error *err)
 			if (rc)
 				break;
 		}
-		if (!first)
-			first = host ? host : 1;
-		last = host + cs;
+		if (!last || host < first)
+			first = host;
+		if (host + cs > last)
+			last = host + cs;
 		rc = qcow2_l2_store(s, l2_off, idx, host | QCOW2_OFLAG_COPIED,
 				    s->ext_l2 ? 0xffffffffull : 0, err);
+		/* "full": zeros written over every new data cluster. */
+		if (rc == 0 && full)
+			rc = file_pwrite_full(df, z, cs, host, err);
 	}
-	if (rc || !nclusters)
+	free(z);
+	if (rc || !last)
 		return rc;
-	{
-		struct vimg_file *df = qcow2_has_data_file(s) ? s->data_file : s->file;
+	if (strcmp(mode, "metadata") == 0) {
+		if (last > (df == s->file ? s->file_size : s->data_file_size))
+			rc = file_truncate(df, last, err);
+	} else if (strcmp(mode, "falloc") == 0) {
 		uint64_t start = qcow2_has_data_file(s) ? 0 : first;
 
-		if (strcmp(mode, "metadata") == 0) {
-			if (last > (df == s->file ? s->file_size : s->data_file_size))
-				rc = file_truncate(df, last, err);
-		} else if (strcmp(mode, "falloc") == 0) {
-			rc = file_allocate(df, start, last - start, err);
-		} else {
-			uint8_t *z = calloc(1, cs);
-
-			if (!z)
-				return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-			/* "full": write zeros over every data cluster, metadata stays intact. */
-			for (uint64_t c = 0; c < nclusters && rc == 0; c++) {
-				uint64_t e, bm;
-
-				rc = qcow2_l2_lookup(s, c * cs, &e, &bm, err);
-				if (rc == 0)
-					rc = file_pwrite_full(df, z, cs,
-							      e & QCOW2_L2E_OFFSET_MASK, err);
-			}
-			free(z);
-		}
-		if (rc == 0)
-			qcow2_note_file_end(s, df, last);
+		rc = file_allocate(df, start, last - start, err);
 	}
+	if (rc == 0)
+		qcow2_note_file_end(s, df, last);
 	return rc;
 }

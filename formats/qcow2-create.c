@@ -309,7 +309,8 @@ int qcow2_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 							  VIMG_OPEN_ALLOW_ESCAPE,
 				     &img, err);
 		if (rc == 0)
-			rc = qcow2_preallocate(qcow2_priv(img), p.prealloc, err);
+			rc = qcow2_preallocate(qcow2_priv(img), p.prealloc, 0,
+					       qcow2_priv(img)->h.size, err);
 		if (img) {
 			int rc2 = vimg_image_close(img, err);
 

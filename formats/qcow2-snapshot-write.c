@@ -29,7 +29,6 @@
 
 #define SNAP_FIXED 40
 #define SNAP_EXTRA 24	/* vm_state_size_large, disk_size, icount */
-#define HDR_SIZE 24	/* size, crypt_method, l1_size, l1_table_offset follow */
 #define HDR_NB_SNAPSHOTS 60
 
 static int ref_of(struct qcow2 *s, uint64_t off, uint64_t *v, struct vimg_error *err)
@@ -283,6 +282,13 @@ static int usable(struct qcow2 *s, struct vimg_error *err)
 	return qcow2_cache_flush(s, err);
 }
 
+int qcow2_snapshot_sizes_record(struct qcow2 *s, struct vimg_error *err)
+{
+	int rc = usable(s, err);
+
+	return rc ? rc : table_commit(s, s->snaps, s->nb_snaps, err);
+}
+
 /* The smallest numeric id above every numeric id in use (qemu's choice). */
 static void next_id(const struct qcow2 *s, char *buf, size_t n)
 {
@@ -382,7 +388,7 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 	st_be32(b + 12, n);
 	st_be64(b + 16, off);
 	if (!rc && (off != s->l1_offset || n != s->l1_size || sn->disk_size != s->h.size))
-		rc = file_pwrite_full(s->file, b, sizeof(b), HDR_SIZE, err);
+		rc = file_pwrite_full(s->file, b, sizeof(b), QCOW2_HDR_SIZE, err);
 	if (!rc)
 		rc = file_fsync(s->file, err);
 	if (rc)

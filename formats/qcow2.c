@@ -622,4 +622,5 @@ const struct vimg_driver vimg_drv_qcow2 = {
 	.snapshot_delete = qcow2_snapshot_delete,
 	.set_backing = qcow2_set_backing,
 	.amend = qcow2_amend,
+	.resize = qcow2_resize,
 };

@@ -98,6 +98,7 @@ struct qcow2_header_disk {
 static_assert(sizeof(struct qcow2_header_disk) == QCOW2_HEADER_DISK_LEN, "qcow2 header size");
 
 /* Byte offsets of header fields rewritten in place. */
+#define QCOW2_HDR_SIZE 24 /* size, crypt_method, l1_size, l1_table_offset follow */
 #define QCOW2_HDR_RT_OFFSET 48
 #define QCOW2_HDR_INCOMPAT 72
 #define QCOW2_HDR_AUTOCLEAR 88
@@ -319,8 +320,10 @@ int qcow2_l2_store(struct qcow2 *s, uint64_t l2_off, uint64_t idx, uint64_t e, u
 int qcow2_release_entry(struct qcow2 *s, uint64_t e, struct vimg_error *err);
 /* Set the dirty bit before the first write of an image with lazy refcounts. */
 int qcow2_mark_dirty(struct qcow2 *s, struct vimg_error *err);
-/* Preallocate every cluster (metadata, falloc, full) for create. */
-int qcow2_preallocate(struct qcow2 *s, const char *mode, struct vimg_error *err);
+/* Preallocate (metadata, falloc, full) every unallocated cluster of the
+ * guest range [from, to): create, and resize of the grown part. */
+int qcow2_preallocate(struct qcow2 *s, const char *mode, uint64_t from, uint64_t to,
+		      struct vimg_error *err);
 
 /* ---- qcow2-refcount.c --------------------------------------------------- */
 
@@ -375,6 +378,16 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 			 struct vimg_error *err);
 int qcow2_snapshot_delete(struct vimg_image *img, const char *id_or_name,
 			  struct vimg_error *err);
+
+/*
+ * Write the snapshot table anew, so that every entry records its own disk
+ * size (older writers left it out, and it then reads as the image's).
+ */
+int qcow2_snapshot_sizes_record(struct qcow2 *s, struct vimg_error *err);
+
+/* ---- qcow2-resize.c ------------------------------------------------------ */
+
+int qcow2_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
 
 /* ---- qcow2-create.c ----------------------------------------------------- */
 

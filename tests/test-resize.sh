@@ -173,6 +173,80 @@ rm -f bat.raw
 expect_status 1 "$VIMG" resize child.vhdx +1M
 grep -q "grow the parent first" err || fail "vhdx differencing: $(cat err)"
 
+# qcow2: v3 and v2, small clusters (the L1 moves when it outgrows its
+# cluster), extended L2, compressed clusters.
+resize_format qcow2 qcow2
+resize_format qcow2 qcow2 compat=0.10
+resize_format qcow2 qcow2 cluster_size=4096
+resize_format qcow2 qcow2 extended_l2=on
+"$VIMG" convert -c -O qcow2 src.raw zc.qcow2
+expect_status 0 "$VIMG" resize --shrink zc.qcow2 10M
+peers_agree zc.qcow2 qcow2 $((10 * MIB))
+same_prefix zc.qcow2 qcow2 src.raw $((10 * MIB))
+
+# 512-byte clusters: 4 GiB needs an L1 of 1 MiB where 64 MiB needed 16 KiB,
+# so it moves; qemu-img writes past the old end and the old data stays.
+"$VIMG" convert -O qcow2 -o cluster_size=512 src.raw l1.qcow2
+expect_status 0 "$VIMG" resize l1.qcow2 4G
+peers_agree l1.qcow2 qcow2 $((4 * 1024 * MIB))
+qemu-io -f qcow2 -c "write -P 0x64 3G 64k" l1.qcow2 >/dev/null || fail "qcow2 L1 move: qemu-io"
+qemu-io -f qcow2 -c "read -P 0x64 3G 64k" l1.qcow2 | grep -q "read 65536" ||
+	fail "qcow2 L1 move: qemu's write not read back"
+expect_status 0 "$VIMG" resize --shrink l1.qcow2 64M
+qemu-img compare -f raw -F qcow2 src.raw l1.qcow2 >/dev/null || fail "qcow2 L1 move: data changed"
+peers_agree l1.qcow2 qcow2 $((64 * MIB))
+
+# Shrunk, then grown again: the cut part reads as zeros, not as the old
+# data (a partial cluster's tail) nor as the backing file's.
+truncate -s 64M ones.raw
+write_pattern ones.raw 0 64 base
+"$VIMG" convert -O qcow2 ones.raw base.qcow2
+"$VIMG" create -q -f qcow2 -b base.qcow2 -F qcow2 over.qcow2
+qemu-io -f qcow2 -c "write -P 0x65 0 64M" over.qcow2 >/dev/null
+expect_status 0 "$VIMG" resize --shrink over.qcow2 $((10 * MIB + 512))
+expect_status 0 "$VIMG" resize over.qcow2 64M
+qemu-io -f qcow2 -c "read -P 0x65 0 $((10 * MIB + 512))" over.qcow2 | grep -q "read " ||
+	fail "qcow2 regrow: the kept part changed"
+qemu-io -f qcow2 -c "read -P 0 $((10 * MIB + 512)) $((54 * MIB - 512))" over.qcow2 |
+	grep -q "read " || fail "qcow2 regrow: the grown part is not zeros"
+peers_agree over.qcow2 qcow2 $((64 * MIB))
+
+# Growing past the backing file is what overlays on cloud images do.
+expect_status 0 "$VIMG" resize over.qcow2 1G
+peers_agree over.qcow2 qcow2 $((1024 * MIB))
+
+# Internal snapshots keep their own size (v3); v2 is refused as qemu does.
+"$VIMG" convert -O qcow2 src.raw sn.qcow2
+"$VIMG" snapshot -c s1 sn.qcow2
+expect_status 0 "$VIMG" resize sn.qcow2 +64M
+expect_status 0 "$VIMG" resize --shrink sn.qcow2 16M
+peers_agree sn.qcow2 qcow2 $((16 * MIB))
+qemu-img snapshot -l sn.qcow2 | grep -q "s1" || fail "qcow2 snapshot lost"
+# (qemu reverts to the size the snapshot recorded.)
+qemu-img snapshot -a s1 sn.qcow2
+peers_agree sn.qcow2 qcow2 $((64 * MIB))
+qemu-img compare -f raw -F qcow2 src.raw sn.qcow2 >/dev/null ||
+	fail "qcow2: the snapshot's content changed"
+"$VIMG" convert -O qcow2 -o compat=0.10 src.raw sn2.qcow2
+"$VIMG" snapshot -c s1 sn2.qcow2
+expect_status 1 "$VIMG" resize sn2.qcow2 +64M
+grep -q "v2 image with internal snapshots" err || fail "qcow2 v2 snapshot: $(cat err)"
+
+# Preallocation of the grown part, each mode.
+for mode in metadata falloc full; do
+	"$VIMG" convert -O qcow2 src.raw pa-$mode.qcow2
+	expect_status 0 "$VIMG" resize --preallocation=$mode pa-$mode.qcow2 128M
+	peers_agree pa-$mode.qcow2 qcow2 $((128 * MIB))
+	same_prefix pa-$mode.qcow2 qcow2 src.raw $((64 * MIB))
+	qemu-img map -f qcow2 --output=json pa-$mode.qcow2 | python3 -c "
+import json, sys
+m = json.load(sys.stdin)
+sys.exit(not all(e['data'] for e in m if e['start'] >= 64 << 20))" ||
+		fail "qcow2 preallocation=$mode: the grown part is not allocated"
+done
+expect_status 1 "$VIMG" resize --shrink --preallocation=full pa-full.qcow2 16M
+grep -q "preallocation cannot be used when shrinking" err || fail "qcow2: $(cat err)"
+
 # raw: preallocation of the grown part, and the options checked.
 truncate -s 1M p.raw
 expect_status 0 "$VIMG" resize --preallocation=falloc p.raw 9M
