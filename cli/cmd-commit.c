@@ -3,7 +3,9 @@
  * vimg commit: qemu-img commit's command line over vimg_image_commit. The
  * base is IMAGE's backing file, or the layer of its chain -b names (by
  * path, as the chain resolved it). The base is opened a second time,
- * writable, for the copy.
+ * writable, for the copy. IMAGE is then emptied, as qemu-img empties it,
+ * unless -d, or -b names a deeper base (the layers between would then show
+ * through), or its format cannot be emptied (said on stderr).
  */
 #include "config.h"
 
@@ -18,12 +20,12 @@ static const char usage[] =
 	"\n"
 	"Copy what IMAGE holds (and the layers between it and BASE) into BASE,\n"
 	"its backing file unless -b names a deeper one; BASE is grown first when\n"
-	"it is smaller. IMAGE is left as it is (as qemu-img commit -d): it reads\n"
-	"the same disk as before; emptying it is not done.\n"
+	"it is smaller. IMAGE is then emptied, so that it reads BASE, where its\n"
+	"format can be emptied (qcow2), unless -d or -b is given.\n"
 	"\n"
 	"  -f, --format=FMT     format of IMAGE (default: probe)\n"
 	"  -b BASE              the layer of IMAGE's chain to commit into\n"
-	"  -d                   keep IMAGE as it is (what is always done)\n"
+	"  -d                   keep IMAGE as it is (implied by -b)\n"
 	"  -p, --progress       show progress on stderr\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  --allow-escape       allow backing files outside the images' directories\n"
@@ -59,7 +61,7 @@ static int cmd_commit_run(int argc, char **argv)
 	};
 	const char *format = NULL, *base_name = NULL;
 	unsigned oflags = 0;
-	bool progress = false, quiet = false;
+	bool progress = false, quiet = false, keep = false;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hf:b:dpq", lopts, NULL)) != -1) {
@@ -73,6 +75,7 @@ static int cmd_commit_run(int argc, char **argv)
 			base_name = optarg;
 			break;
 		case 'd':
+			keep = true;
 			break;
 		case 'p':
 			progress = true;
@@ -94,6 +97,8 @@ static int cmd_commit_run(int argc, char **argv)
 
 	struct vimg_error err = VIMG_ERROR_INIT;
 	struct vimg_image *top, *base, *base_rw;
+	if (base_name)
+		keep = true;
 	if (vimg_image_open(argv[optind], format, oflags, &top, &err) < 0)
 		return cli_error(&cmd_commit, &err);
 	base = base_name ? chain_layer(top, base_name) : vimg_image_backing(top);
@@ -116,7 +121,26 @@ static int cmd_commit_run(int argc, char **argv)
 		rc = vimg_image_close(base_rw, &err);
 	else
 		vimg_image_close(base_rw, NULL);
+	char *fmt = strdup(vimg_image_format(top));
 	vimg_image_close(top, NULL);
+	if (rc == 0 && !fmt)
+		rc = vimg_error_set(&err, VIMG_ENOMEM, "out of memory");
+	/* The base holds the data now, and is closed: IMAGE is opened again,
+	 * writable, only to be emptied; a format that cannot be emptied only
+	 * leaves it larger than it needs to be. */
+	if (rc == 0 && !keep && !(vimg_format_features(fmt) & VIMG_FEAT_EMPTY)) {
+		if (!quiet)
+			fprintf(stderr, "vimg commit: %s images cannot be emptied: '%s' is kept "
+				"as it is\n", fmt, argv[optind]);
+	} else if (rc == 0 && !keep &&
+		 (rc = vimg_image_open(argv[optind], fmt, oflags | VIMG_OPEN_RDWR, &top, &err)) == 0) {
+		rc = vimg_image_make_empty(top, &err);
+		if (rc == 0)
+			rc = vimg_image_close(top, &err);
+		else
+			vimg_image_close(top, NULL);
+	}
+	free(fmt);
 	if (rc < 0)
 		return cli_error(&cmd_commit, &err);
 	if (!quiet)

@@ -35,6 +35,7 @@ static const struct {
 	{ VIMG_FEAT_COMPRESS, "compress" },
 	{ VIMG_FEAT_MULTI_FILE, "multi-file" },
 	{ VIMG_FEAT_RESIZE, "resize" },
+	{ VIMG_FEAT_EMPTY, "empty" },
 };
 
 #define N_FEATURES (sizeof(features) / sizeof(features[0]))

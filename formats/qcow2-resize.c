@@ -19,6 +19,9 @@
  * cut after its last used cluster. A crash in between leaves leaked
  * clusters, which check repairs, never a table pointing at a freed one.
  *
+ * Making the image empty (commit) is the same giving back of clusters from
+ * offset 0, the L1 kept as it is.
+ *
  * Refused as qemu refuses them: a v2 image with snapshots (its snapshot
  * table cannot record a size of its own), persistent bitmaps (not kept in
  * step), and preallocation of a shrink. An external data file is refused
@@ -209,11 +212,13 @@ static int clusters_drop(struct qcow2 *s, uint64_t cut, uint32_t n, struct vimg_
 	free(copy);
 	if (rc)
 		return rc;
-	/* Entries past n zeroed on disk (a later grow must find them empty),
-	 * then the L1's clusters beyond what n entries need given back. */
+	/* The dropped tables' entries and those past n zeroed on disk (a later
+	 * grow must find them empty), then the L1's clusters beyond what n
+	 * entries need given back. */
 	for (uint32_t i = n; i < s->l1_size; i++)
 		s->l1[i] = 0;
-	rc = l1_range_write(s, s->l1_offset, n, s->l1_size, err);
+	if (cut / span < s->l1_size)
+		rc = l1_range_write(s, s->l1_offset, (uint32_t)(cut / span), s->l1_size, err);
 	if (rc == 0 && clusters_for(s, (uint64_t)n * 8) < clusters_for(s, (uint64_t)s->l1_size * 8)) {
 		uint64_t keep = clusters_for(s, (uint64_t)n * 8) << s->cluster_bits;
 
@@ -349,5 +354,22 @@ int qcow2_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct v
 			   err);
 	if (rc == 0)
 		rc = header_store(s, size, s->l1_size, s->l1_offset, err);
+	return rc ? rc : file_cut(s, err);
+}
+
+int qcow2_make_empty(struct vimg_image *img, struct vimg_error *err)
+{
+	struct qcow2 *s = qcow2_priv(img);
+	int rc;
+
+	if (s->is_view || !s->writable)
+		return vimg_error_set(err, VIMG_EROFS, "qcow2: image is read-only");
+	if (qcow2_has_data_file(s))
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "qcow2: an image with an external data file cannot be "
+				      "emptied");
+	rc = qcow2_mark_dirty(s, err);
+	if (rc == 0)
+		rc = clusters_drop(s, 0, s->l1_size, err);
 	return rc ? rc : file_cut(s, err);
 }

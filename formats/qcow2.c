@@ -623,4 +623,5 @@ const struct vimg_driver vimg_drv_qcow2 = {
 	.set_backing = qcow2_set_backing,
 	.amend = qcow2_amend,
 	.resize = qcow2_resize,
+	.make_empty = qcow2_make_empty,
 };

@@ -388,6 +388,7 @@ int qcow2_snapshot_sizes_record(struct qcow2 *s, struct vimg_error *err);
 /* ---- qcow2-resize.c ------------------------------------------------------ */
 
 int qcow2_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
+int qcow2_make_empty(struct vimg_image *img, struct vimg_error *err);
 
 /* ---- qcow2-create.c ----------------------------------------------------- */
 

@@ -110,6 +110,9 @@ struct vimg_driver {
 	 * flushed image, refusing what cannot change; qemu-img amend. Optional. */
 	int (*amend)(struct vimg_image *img, const struct vimg_opts *opts,
 		     struct vimg_error *err);
+	/* Drop everything the image's own layer holds, so that it reads its
+	 * backing file (qemu-img commit without -d). Optional. */
+	int (*make_empty)(struct vimg_image *img, struct vimg_error *err);
 	/* Make metadata consistent and durable (the core then fsyncs the main file). */
 	int (*flush)(struct vimg_image *img, struct vimg_error *err);
 

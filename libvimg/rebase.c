@@ -7,7 +7,8 @@
  *    differently and the layer itself holds nothing, so that the guest
  *    reads the same disk afterwards.
  *  - commit: what the layers above a base hold is copied into the base
- *    through the copy engine (the base grown first when it is smaller).
+ *    through the copy engine (the base grown first when it is smaller);
+ *    the top can then be emptied, so it reads the base.
  */
 #include "config.h"
 
@@ -126,4 +127,25 @@ int vimg_image_commit(struct vimg_image *top, const struct vimg_image *base,
 	}
 	rc = vimg_image_copy(top, base_rw, &co, err);
 	return rc ? rc : vimg_image_flush(base_rw, err);
+}
+
+int vimg_image_make_empty(struct vimg_image *img, struct vimg_error *err)
+{
+	int rc;
+
+	if (!image_valid(img))
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_image_make_empty: invalid handle");
+	if (!img->drv->make_empty)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED, "%s: %s images cannot be emptied",
+				      img->path, img->drv->name);
+	if (!img->writable)
+		return vimg_error_set(err, VIMG_EROFS, "%s: opened read-only", img->path);
+	if (!vimg_image_backing_name(img))
+		return vimg_error_set(err, VIMG_EINVAL,
+				      "%s: no backing file: emptied, it would read as zeros",
+				      img->path);
+	image_lock(img, true);
+	rc = img->drv->make_empty(img, err);
+	image_unlock(img);
+	return rc ? rc : vimg_image_flush(img, err);
 }

@@ -90,6 +90,7 @@ void vimg_set_log(void (*fn)(void *opaque, int level, const char *msg), void *op
 #define VIMG_FEAT_PROBE_WEAK	(1u << 8)
 #define VIMG_FEAT_COMPRESS	(1u << 9)
 #define VIMG_FEAT_RESIZE	(1u << 10)
+#define VIMG_FEAT_EMPTY		(1u << 11) /* vimg_image_make_empty */
 
 enum vimg_opt_type {
 	VIMG_OPT_STR = 1,	/* free text, or one of `choices` ("a|b|c") */
@@ -550,6 +551,13 @@ int vimg_image_rebase(struct vimg_image *img, const char *name, const char *form
 int vimg_image_commit(struct vimg_image *top, const struct vimg_image *base,
 		      struct vimg_image *base_rw, vimg_progress_fn *progress, void *opaque,
 		      struct vimg_error *err);
+/*
+ * Empty a writable image's own layer: afterwards it reads what its backing
+ * file reads (qemu-img commit without -d). VIMG_EUNSUPPORTED where the
+ * format cannot, VIMG_EINVAL when the image has no backing file (it would
+ * read as zeros).
+ */
+int vimg_image_make_empty(struct vimg_image *img, struct vimg_error *err);
 
 /*
  * Compare the guest-visible contents. Returns 0 when identical, 1 when they

@@ -80,13 +80,30 @@ qemu-img convert -O raw c.qcow2 cbefore.raw
 cp base1.qcow2 qbase.qcow2
 qemu-img create -q -f qcow2 -b qbase.qcow2 -F qcow2 qc.qcow2
 qemu-io -c "write -P 0x11 6M 1M" -c "write -P 0x22 1M 64k" qc.qcow2 >/dev/null
+cp c.qcow2 ckeep.qcow2
 expect_status 0 "$VIMG" commit c.qcow2
 grep -qx "Image committed." out || fail "commit: $(cat out)"
-qemu-img commit -d qc.qcow2 >/dev/null
+qemu-img commit qc.qcow2 >/dev/null
 peer_check base1.qcow2
 qemu-img compare base1.qcow2 cbefore.raw >/dev/null || fail "commit: the base is not the top"
 qemu-img compare base1.qcow2 qbase.qcow2 >/dev/null || fail "commit: not what qemu-img gives"
+# The top is emptied, as qemu-img empties it: it holds nothing, reads the base.
+peer_check c.qcow2
 qemu-img compare c.qcow2 cbefore.raw >/dev/null || fail "commit changed the top's disk"
+# top_data IMG: how many bytes of IMG's own layer qemu-img maps as data.
+top_data() {
+	qemu-img map --output=json "$1" | python3 -c "
+import json, sys
+print(sum(e['length'] for e in json.load(sys.stdin) if e['depth'] == 0 and e['data']))"
+}
+[ "$(top_data c.qcow2)" = 0 ] || fail "commit: the top holds $(top_data c.qcow2) bytes"
+[ "$(top_data qc.qcow2)" = 0 ] || fail "qemu-img commit: the top is not empty"
+[ "$(stat -c %s c.qcow2)" -lt 1048576 ] || fail "commit: the top's file is $(stat -c %s c.qcow2)"
+# -d keeps the top (qemu-img commit -d), and so does a deeper -b.
+cp ckeep.qcow2 cd.qcow2
+expect_status 0 "$VIMG" commit -d cd.qcow2
+[ "$(top_data cd.qcow2)" = "$(top_data ckeep.qcow2)" ] && [ "$(top_data cd.qcow2)" != 0 ] ||
+	fail "commit -d: the top changed"
 
 # -b BASE: a three-image chain committed into its bottom.
 qemu-img convert -O qcow2 a.raw low.qcow2
@@ -100,6 +117,8 @@ grep -q "not in the backing chain" err || fail "commit -b elsewhere: $(cat err)"
 expect_status 0 "$VIMG" commit -b low.qcow2 high.qcow2
 peer_check low.qcow2
 qemu-img compare low.qcow2 hbefore.raw >/dev/null || fail "commit -b: the bottom is not the top"
+qemu-img compare high.qcow2 hbefore.raw >/dev/null || fail "commit -b changed the top's disk"
+[ "$(top_data high.qcow2)" != 0 ] || fail "commit -b: the top was emptied"
 
 # Differencing VHD and VHDX, and a delta VMDK, written by vimg convert -B
 # (qemu's vpc driver writes a differencing VHD as if it were dynamic and
@@ -114,6 +133,7 @@ for f in vhd:vpc vhdx:vhdx vmdk:vmdk; do
 	"$VIMG" convert -O raw "ct.$fmt" "ct-$fmt.raw"
 	qemu-img compare -F raw "ct-$fmt.raw" changed.raw >/dev/null || fail "$fmt: convert -B"
 	expect_status 0 "$VIMG" commit "ct.$fmt"
+	grep -q "cannot be emptied: 'ct.$fmt' is kept as it is" err || fail "$fmt commit: $(cat err)"
 	qemu-img check -f "$q" "cb.$fmt" >/dev/null 2>&1 || [ $? = 63 ] || fail "$fmt: base check"
 	qemu-img compare -f "$q" -F raw "cb.$fmt" "ct-$fmt.raw" >/dev/null ||
 		fail "$fmt commit: the base is not the top"
