@@ -18,10 +18,19 @@ cd "$TMPD"
 printf 'correct horse' >secret.txt
 OBJ="secret,id=s0,file=$TMPD/secret.txt"
 
-# luks_image NAME [ENCRYPT OPTS]: 8 MiB, data written by qemu-io.
+# luks_image NAME [ENCRYPT OPTS]: 8 MiB, data written by qemu-io. qemu's
+# PBKDF2 benchmark fails now and then ("Unable to get accurate CPU usage")
+# when a short run rounds to 0 ms of thread time: that alone is retried.
 luks_image() {
-	qemu-img create -q --object "$OBJ" -f qcow2 \
-		-o "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10${2:+,$2}" "$1" 8M
+	for try in 1 2 3 4 5; do
+		rc=0
+		qemu-img create -q --object "$OBJ" -f qcow2 \
+			-o "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10${2:+,$2}" \
+			"$1" 8M 2>create.err || rc=$?
+		[ $rc = 0 ] && break
+		grep -q "Unable to get accurate CPU usage" create.err && [ $try -lt 5 ] ||
+			{ cat create.err; fail "qemu-img create $1 exited $rc"; }
+	done
 	qemu-io --object "$OBJ" --image-opts "driver=qcow2,file.filename=$1,encrypt.key-secret=s0" \
 		-c "write -P 0x42 1M 64k" -c "write -P 0x17 3M 1000" -c "write -P 0x99 7M 1M" \
 		>/dev/null
