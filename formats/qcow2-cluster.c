@@ -366,6 +366,39 @@ int qcow2_l2_store(struct qcow2 *s, uint64_t l2_off, uint64_t idx, uint64_t e, u
 	return 0;
 }
 
+int qcow2_l1_write(struct qcow2 *s, uint64_t off, const uint64_t *l1, uint32_t from, uint32_t to,
+		   struct vimg_error *err)
+{
+	size_t n = (size_t)(to - from) * 8;
+	uint8_t *raw;
+	int rc;
+
+	if (!n)
+		return 0;
+	if (!(raw = malloc(n)))
+		return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
+	for (uint32_t i = from; i < to; i++)
+		st_be64(raw + (size_t)(i - from) * 8, l1[i]);
+	rc = file_pwrite_full(s->file, raw, n, off + (uint64_t)from * 8, err);
+	if (!rc)
+		qcow2_note_file_end(s, s->file, off + (uint64_t)to * 8);
+	free(raw);
+	return rc;
+}
+
+int qcow2_l1_place(struct qcow2 *s, const uint64_t *l1, uint32_t n, uint64_t *off,
+		   struct vimg_error *err)
+{
+	uint64_t clusters = ((uint64_t)n * 8 + s->cluster_size - 1) >> s->cluster_bits;
+	int rc;
+
+	*off = 0;
+	if (!n)
+		return 0;
+	rc = qcow2_alloc_clusters(s, clusters, off, err);
+	return rc ? rc : qcow2_l1_write(s, *off, l1, 0, n, err);
+}
+
 static int l1_store(struct qcow2 *s, uint64_t l1i, uint64_t val, struct vimg_error *err)
 {
 	uint8_t b[8];
@@ -662,9 +695,7 @@ int qcow2_write(struct vimg_image *img, const void *buf, uint64_t off, size_t le
 
 /* ---- zeroing -------------------------------------------------------------------- */
 
-/* A data cluster whose refcount fell to 0 goes back to the host (a hole)
- * when the caller allows it: sparsifying frees space, not only clusters. */
-static int unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err)
+int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err)
 {
 	uint64_t host = e & QCOW2_L2E_OFFSET_MASK, ref;
 	int rc;
@@ -704,7 +735,7 @@ static int zero_cluster(struct qcow2 *s, uint64_t vc, unsigned s0, unsigned s1, 
 		if (rc == 0 && (e & ~QCOW2_OFLAG_ZERO))
 			rc = qcow2_release_entry(s, e, err);
 		if (rc == 0 && unmap)
-			rc = unmap_freed(s, e, err);
+			rc = qcow2_unmap_freed(s, e, err);
 		return rc;
 	}
 	/* Extended L2, subcluster-aligned part of a cluster that is not shared. */

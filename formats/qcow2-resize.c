@@ -34,62 +34,11 @@
 #include <string.h>
 
 #include "checked.h"
-#include "endian.h"
 #include "qcow2.h"
-
-static uint64_t l1_entries_for(const struct qcow2 *s, uint64_t size)
-{
-	unsigned shift = s->cluster_bits + s->l2_bits;
-
-	return (size + (1ull << shift) - 1) >> shift;
-}
 
 static uint64_t clusters_for(const struct qcow2 *s, uint64_t bytes)
 {
 	return (bytes + s->cluster_size - 1) >> s->cluster_bits;
-}
-
-/* Size and L1 table in the header, in one write, then synced. */
-static int header_store(struct qcow2 *s, uint64_t size, uint32_t l1_size, uint64_t l1_off,
-			struct vimg_error *err)
-{
-	uint8_t b[24];
-	int rc;
-
-	st_be64(b, size);
-	st_be32(b + 8, s->h.crypt_method);
-	st_be32(b + 12, l1_size);
-	st_be64(b + 16, l1_off);
-	rc = file_pwrite_full(s->file, b, sizeof(b), QCOW2_HDR_SIZE, err);
-	if (rc == 0)
-		rc = file_fsync(s->file, err);
-	if (rc == 0) {
-		s->h.size = size;
-		s->h.l1_size = l1_size;
-		s->h.l1_table_offset = l1_off;
-	}
-	return rc;
-}
-
-/* The L1 entries [from, to) of s->l1 as stored, at offset off. */
-static int l1_range_write(struct qcow2 *s, uint64_t off, uint32_t from, uint32_t to,
-			  struct vimg_error *err)
-{
-	size_t n = (size_t)(to - from) * 8;
-	uint8_t *raw;
-	int rc;
-
-	if (!n)
-		return 0;
-	if (!(raw = malloc(n)))
-		return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-	for (uint32_t i = from; i < to; i++)
-		st_be64(raw + (size_t)(i - from) * 8, s->l1[i]);
-	rc = file_pwrite_full(s->file, raw, n, off + (uint64_t)from * 8, err);
-	if (rc == 0)
-		qcow2_note_file_end(s, s->file, off + (uint64_t)to * 8);
-	free(raw);
-	return rc;
 }
 
 static int l1_grow(struct qcow2 *s, uint32_t n, uint64_t size, struct vimg_error *err)
@@ -104,24 +53,18 @@ static int l1_grow(struct qcow2 *s, uint32_t n, uint64_t size, struct vimg_error
 		return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
 	s->l1 = l1;
 	memset(l1 + old_n, 0, (size_t)(n - old_n) * 8);
-	if (moved) {
-		rc = qcow2_alloc_clusters(s, clusters_for(s, (uint64_t)n * 8), &off, err);
-		if (rc == 0)
-			rc = l1_range_write(s, off, 0, n, err);
-	} else {
-		/* The entries past the old l1_size may hold anything: zero them. */
-		rc = l1_range_write(s, off, old_n, n, err);
-	}
+	/* In place, the entries past the old l1_size may hold anything: zeroed. */
+	rc = moved ? qcow2_l1_place(s, l1, n, &off, err) : qcow2_l1_write(s, off, l1, old_n, n, err);
 	if (rc == 0)
 		rc = qcow2_cache_flush(s, err);
 	if (rc == 0)
 		rc = file_fsync(s->file, err);
 	if (rc == 0)
-		rc = header_store(s, size, n, off, err);
+		rc = qcow2_write_size_l1(s, size, n, off, err);
 	if (rc) {
 		struct vimg_error ignored = VIMG_ERROR_INIT;
 
-		if (moved && off != old_off)
+		if (moved && off && off != old_off)
 			qcow2_refcount_update(s, off, (uint64_t)n * 8, -1, &ignored);
 		return rc;
 	}
@@ -135,19 +78,9 @@ static int l1_grow(struct qcow2 *s, uint32_t n, uint64_t size, struct vimg_error
 /* Give back what an L2 entry referenced; the cluster becomes a hole. */
 static int entry_drop(struct qcow2 *s, uint64_t e, struct vimg_error *err)
 {
-	uint64_t host = e & QCOW2_L2E_OFFSET_MASK, ref;
-	int rc;
+	int rc = qcow2_release_entry(s, e, err);
 
-	if (!(e & ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_COPIED)))
-		return 0;
-	rc = qcow2_release_entry(s, e, err);
-	if (rc || !host || (e & QCOW2_OFLAG_COMPRESSED) || qcow2_has_data_file(s))
-		return rc;
-	rc = qcow2_refcount_get(s, host >> s->cluster_bits, &ref, err);
-	if (rc == 0 && ref == 0 && file_punch_hole(s->file, host, s->cluster_size, err)) {
-		vimg_error_clear(err); /* only space: the cluster is free either way */
-	}
-	return rc;
+	return rc ? rc : qcow2_unmap_freed(s, e, err);
 }
 
 /* L1 entry l1i goes: what its table references, then the table itself. */
@@ -218,7 +151,7 @@ static int clusters_drop(struct qcow2 *s, uint64_t cut, uint32_t n, struct vimg_
 	for (uint32_t i = n; i < s->l1_size; i++)
 		s->l1[i] = 0;
 	if (cut / span < s->l1_size)
-		rc = l1_range_write(s, s->l1_offset, (uint32_t)(cut / span), s->l1_size, err);
+		rc = qcow2_l1_write(s, s->l1_offset, s->l1, (uint32_t)(cut / span), s->l1_size, err);
 	if (rc == 0 && clusters_for(s, (uint64_t)n * 8) < clusters_for(s, (uint64_t)s->l1_size * 8)) {
 		uint64_t keep = clusters_for(s, (uint64_t)n * 8) << s->cluster_bits;
 
@@ -304,7 +237,7 @@ int qcow2_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct v
 	if (size > QCOW2_MAX_VIRTUAL_SIZE)
 		return vimg_error_set(err, VIMG_EINVAL, "qcow2: %" PRIu64 " bytes is past the "
 				      "format's limit", size);
-	n = l1_entries_for(s, size);
+	n = qcow2_l1_entries_for(s, size);
 	if (n * 8 > QCOW2_MAX_L1_BYTES)
 		return vimg_error_set(err, VIMG_EINVAL,
 				      "qcow2: %" PRIu64 " bytes need an L1 table of %" PRIu64
@@ -333,7 +266,7 @@ int qcow2_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct v
 
 	if (size > old) {
 		rc = n > s->l1_size ? l1_grow(s, (uint32_t)n, size, err)
-				    : header_store(s, size, s->l1_size, s->l1_offset, err);
+				    : qcow2_write_size_l1(s, size, s->l1_size, s->l1_offset, err);
 		if (rc)
 			return rc;
 		image_set_size(img, size);
@@ -346,14 +279,14 @@ int qcow2_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct v
 		}
 		return rc;
 	}
-	rc = header_store(s, size, s->l1_size, s->l1_offset, err);
+	rc = qcow2_write_size_l1(s, size, s->l1_size, s->l1_offset, err);
 	if (rc)
 		return rc;
 	image_set_size(img, size);
 	rc = clusters_drop(s, (size + s->cluster_size - 1) & ~(s->cluster_size - 1), (uint32_t)n,
 			   err);
 	if (rc == 0)
-		rc = header_store(s, size, s->l1_size, s->l1_offset, err);
+		rc = qcow2_write_size_l1(s, size, s->l1_size, s->l1_offset, err);
 	return rc ? rc : file_cut(s, err);
 }
 

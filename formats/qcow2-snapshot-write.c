@@ -121,37 +121,6 @@ static int walk_tree(struct qcow2 *s, uint64_t *l1, uint32_t l1_size, uint64_t l
 	return rc;
 }
 
-static int l1_write(struct qcow2 *s, uint64_t off, const uint64_t *l1, uint32_t n,
-		    struct vimg_error *err)
-{
-	uint8_t *raw = malloc((size_t)n * 8 + 8);
-	int rc;
-
-	if (!raw)
-		return vimg_error_set(err, VIMG_ENOMEM, "qcow2: out of memory");
-	for (uint32_t i = 0; i < n; i++)
-		st_be64(raw + 8 * (size_t)i, l1[i]);
-	rc = n ? file_pwrite_full(s->file, raw, (size_t)n * 8, off, err) : 0;
-	if (!rc)
-		qcow2_note_file_end(s, s->file, off + (uint64_t)n * 8);
-	free(raw);
-	return rc;
-}
-
-/* New clusters holding n L1 entries; *off 0 for an empty table. */
-static int l1_place(struct qcow2 *s, const uint64_t *l1, uint32_t n, uint64_t *off,
-		    struct vimg_error *err)
-{
-	uint64_t clusters = ((uint64_t)n * 8 + s->cluster_size - 1) >> s->cluster_bits;
-	int rc;
-
-	*off = 0;
-	if (!n)
-		return 0;
-	rc = qcow2_alloc_clusters(s, clusters, off, err);
-	return rc ? rc : l1_write(s, *off, l1, n, err);
-}
-
 static uint64_t entry_bytes(const struct qcow2_snapshot *sn)
 {
 	return (SNAP_FIXED + SNAP_EXTRA + strlen(sn->id) + strlen(sn->name) + 7) & ~7ull;
@@ -264,7 +233,7 @@ static int active_flags_fix(struct qcow2 *s, struct vimg_error *err)
 {
 	int rc = walk_tree(s, s->l1, s->l1_size, s->l1_offset, 0, err);
 
-	return rc ? rc : l1_write(s, s->l1_offset, s->l1, s->l1_size, err);
+	return rc ? rc : qcow2_l1_write(s, s->l1_offset, s->l1, 0, s->l1_size, err);
 }
 
 static int usable(struct qcow2 *s, struct vimg_error *err)
@@ -333,9 +302,9 @@ int qcow2_snapshot_create(struct vimg_image *img, const char *name, struct vimg_
 	/* The active tree gains a reference from the new snapshot's L1. */
 	rc = tree_ref(s, s->l1, s->l1_size, s->l1_offset, err);
 	if (!rc)
-		rc = l1_write(s, s->l1_offset, s->l1, s->l1_size, err);
+		rc = qcow2_l1_write(s, s->l1_offset, s->l1, 0, s->l1_size, err);
 	if (!rc)
-		rc = l1_place(s, s->l1, s->l1_size, &sn->l1_table_offset, err);
+		rc = qcow2_l1_place(s, s->l1, s->l1_size, &sn->l1_table_offset, err);
 	if (!rc) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		next_id(s, id, sizeof(id));
@@ -359,7 +328,6 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 	const struct qcow2_snapshot *sn;
 	uint64_t *l1 = NULL, *old = NULL, off = s->l1_offset;
 	uint32_t n;
-	uint8_t b[24];
 	int rc = usable(s, err);
 
 	if (rc)
@@ -377,20 +345,13 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 	/* The snapshot's tree gains the active L1's reference first ... */
 	rc = tree_ref(s, l1, n, sn->l1_table_offset, err);
 	if (!rc && n > s->l1_size)
-		rc = l1_place(s, l1, n, &off, err);
+		rc = qcow2_l1_place(s, l1, n, &off, err);
 	else if (!rc)
-		rc = l1_write(s, off, l1, n, err);
+		rc = qcow2_l1_write(s, off, l1, 0, n, err);
 	if (!rc)
 		rc = file_fsync(s->file, err);
-	/* Size and L1 change in one sector-sized write: never one without the other. */
-	st_be64(b, sn->disk_size);
-	st_be32(b + 8, s->h.crypt_method);
-	st_be32(b + 12, n);
-	st_be64(b + 16, off);
 	if (!rc && (off != s->l1_offset || n != s->l1_size || sn->disk_size != s->h.size))
-		rc = file_pwrite_full(s->file, b, sizeof(b), QCOW2_HDR_SIZE, err);
-	if (!rc)
-		rc = file_fsync(s->file, err);
+		rc = qcow2_write_size_l1(s, sn->disk_size, n, off, err);
 	if (rc)
 		goto out;
 	/* ... and only then does the tree it replaced lose one. */
@@ -407,9 +368,6 @@ int qcow2_snapshot_apply(struct vimg_image *img, const char *id_or_name,
 			rc = qcow2_refcount_update(s, prev_off, (uint64_t)prev_n * 8, -1, err);
 		free(prev);
 	}
-	s->h.size = sn->disk_size;
-	s->h.l1_size = n;
-	s->h.l1_table_offset = off;
 	image_set_size(img, sn->disk_size);
 	if (!rc)
 		rc = active_flags_fix(s, err);

@@ -115,6 +115,27 @@ int qcow2_write_incompat(struct qcow2 *s, struct vimg_error *err)
 	return file_pwrite_full(s->file, b, 8, QCOW2_HDR_INCOMPAT, err);
 }
 
+int qcow2_write_size_l1(struct qcow2 *s, uint64_t size, uint32_t l1_size, uint64_t l1_off,
+			struct vimg_error *err)
+{
+	uint8_t b[24];
+	int rc;
+
+	st_be64(b, size);
+	st_be32(b + 8, s->h.crypt_method);
+	st_be32(b + 12, l1_size);
+	st_be64(b + 16, l1_off);
+	rc = file_pwrite_full(s->file, b, sizeof(b), QCOW2_HDR_SIZE, err);
+	if (rc == 0)
+		rc = file_fsync(s->file, err);
+	if (rc == 0) {
+		s->h.size = size;
+		s->h.l1_size = l1_size;
+		s->h.l1_table_offset = l1_off;
+	}
+	return rc;
+}
+
 void qcow2_note_file_end(struct qcow2 *s, struct vimg_file *f, uint64_t end)
 {
 	if (f == s->file && end > s->file_size)
@@ -283,7 +304,7 @@ static int check_features(struct qcow2 *s, struct vimg_error *err)
 static int validate_header(struct qcow2 *s, struct vimg_error *err)
 {
 	const struct qcow2_header *h = &s->h;
-	uint64_t cover, need_l1, end;
+	uint64_t need_l1, end;
 
 	if (h->magic != QCOW2_MAGIC)
 		return vimg_error_set(err, VIMG_EFORMAT, "qcow2: header: bad magic");
@@ -314,8 +335,7 @@ static int validate_header(struct qcow2 *s, struct vimg_error *err)
 	if ((uint64_t)h->l1_size * 8 > QCOW2_MAX_L1_BYTES)
 		return vimg_error_set(err, VIMG_ECORRUPT, "qcow2: L1 size %u exceeds limit",
 				      h->l1_size);
-	cover = s->cluster_bits + s->l2_bits;
-	need_l1 = (h->size + (1ull << cover) - 1) >> cover;
+	need_l1 = qcow2_l1_entries_for(s, h->size);
 	if (h->l1_size < need_l1)
 		return vimg_error_set(err, VIMG_ECORRUPT,
 				      "qcow2: L1 table: %u entries are too few for virtual size %" PRIu64

@@ -221,6 +221,14 @@ static inline struct qcow2 *qcow2_priv(struct vimg_image *img)
 	return image_priv(img);
 }
 
+/* L1 entries a disk of `size` bytes needs: one per L2 table's span. */
+static inline uint64_t qcow2_l1_entries_for(const struct qcow2 *s, uint64_t size)
+{
+	unsigned span = s->cluster_bits + s->l2_bits;
+
+	return (size + (1ull << span) - 1) >> span;
+}
+
 static inline bool qcow2_has_data_file(const struct qcow2 *s)
 {
 	return s->h.incompatible_features & QCOW2_INCOMPAT_DATA_FILE;
@@ -266,6 +274,12 @@ int qcow2_amend(struct vimg_image *img, const struct vimg_opts *opts, struct vim
 int qcow2_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
 		      struct vimg_error *err);
 
+/*
+ * Size and L1 table in the header, in one write inside the first sector (so
+ * never one without the other), then synced; s->h follows.
+ */
+int qcow2_write_size_l1(struct qcow2 *s, uint64_t size, uint32_t l1_size, uint64_t l1_off,
+			struct vimg_error *err);
 /* Write the incompatible-features field of the header from s->h. */
 int qcow2_write_incompat(struct qcow2 *s, struct vimg_error *err);
 /* Note a write that ended at `end` in the main file (keeps file_size current). */
@@ -316,6 +330,15 @@ int qcow2_l2_lookup(struct qcow2 *s, uint64_t off, uint64_t *e, uint64_t *bm,
 /* Store an L2 entry at slot (l2_off, idx): cache and file. */
 int qcow2_l2_store(struct qcow2 *s, uint64_t l2_off, uint64_t idx, uint64_t e, uint64_t bm,
 		   struct vimg_error *err);
+/* L1 entries [from, to) of l1 as stored, in the table at file offset off. */
+int qcow2_l1_write(struct qcow2 *s, uint64_t off, const uint64_t *l1, uint32_t from, uint32_t to,
+		   struct vimg_error *err);
+/* New clusters holding the n entries of l1; *off 0 for an empty table. */
+int qcow2_l1_place(struct qcow2 *s, const uint64_t *l1, uint32_t n, uint64_t *off,
+		   struct vimg_error *err);
+/* A data cluster of entry e whose refcount fell to 0 goes back to the host
+ * (a hole): freeing space, not only clusters (sparsify, shrink). */
+int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err);
 /* Drop the host clusters an old L2 entry referenced (refcount -1). */
 int qcow2_release_entry(struct qcow2 *s, uint64_t e, struct vimg_error *err);
 /* Set the dirty bit before the first write of an image with lazy refcounts. */
