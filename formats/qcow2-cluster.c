@@ -695,9 +695,23 @@ int qcow2_write(struct vimg_image *img, const void *buf, uint64_t off, size_t le
 
 /* ---- zeroing -------------------------------------------------------------------- */
 
-int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err)
+int qcow2_hole_punch(struct qcow2 *s, struct qcow2_hole *run, struct vimg_error *err)
+{
+	int rc = run->len ? file_punch_hole(s->file, run->off, run->len, err) : 0;
+
+	run->len = 0;
+	if (rc == VIMG_EUNSUPPORTED) {
+		vimg_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct qcow2_hole *run,
+		      struct vimg_error *err)
 {
 	uint64_t host = e & QCOW2_L2E_OFFSET_MASK, ref;
+	struct qcow2_hole one = { host, s->cluster_size };
 	int rc;
 
 	if (!host || (e & QCOW2_OFLAG_COMPRESSED) || qcow2_has_data_file(s))
@@ -705,11 +719,14 @@ int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err)
 	rc = qcow2_refcount_get(s, host >> s->cluster_bits, &ref, err);
 	if (rc || ref)
 		return rc;
-	rc = file_punch_hole(s->file, host, s->cluster_size, err);
-	if (rc == VIMG_EUNSUPPORTED) {
-		vimg_error_clear(err);
-		rc = 0;
+	if (!run)
+		return qcow2_hole_punch(s, &one, err);
+	if (run->len && run->off + run->len == host) {
+		run->len += s->cluster_size;
+		return 0;
 	}
+	rc = qcow2_hole_punch(s, run, err);
+	*run = one;
 	return rc;
 }
 
@@ -735,7 +752,7 @@ static int zero_cluster(struct qcow2 *s, uint64_t vc, unsigned s0, unsigned s1, 
 		if (rc == 0 && (e & ~QCOW2_OFLAG_ZERO))
 			rc = qcow2_release_entry(s, e, err);
 		if (rc == 0 && unmap)
-			rc = qcow2_unmap_freed(s, e, err);
+			rc = qcow2_unmap_freed(s, e, NULL, err);
 		return rc;
 	}
 	/* Extended L2, subcluster-aligned part of a cluster that is not shared. */

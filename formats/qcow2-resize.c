@@ -75,18 +75,21 @@ static int l1_grow(struct qcow2 *s, uint32_t n, uint64_t size, struct vimg_error
 	return rc;
 }
 
-/* Give back what an L2 entry referenced; the cluster becomes a hole. */
-static int entry_drop(struct qcow2 *s, uint64_t e, struct vimg_error *err)
+/* Give back what an L2 entry referenced; the cluster becomes a hole (in
+ * run, when given: nothing is allocated before it is punched). */
+static int entry_drop(struct qcow2 *s, uint64_t e, struct qcow2_hole *run,
+		      struct vimg_error *err)
 {
 	int rc = qcow2_release_entry(s, e, err);
 
-	return rc ? rc : qcow2_unmap_freed(s, e, err);
+	return rc ? rc : qcow2_unmap_freed(s, e, run, err);
 }
 
 /* L1 entry l1i goes: what its table references, then the table itself. */
 static int table_drop(struct qcow2 *s, uint32_t l1i, uint64_t l2_off, uint8_t *copy,
 		      struct vimg_error *err)
 {
+	struct qcow2_hole run = { 0, 0 };
 	uint8_t *tbl;
 	uint64_t ref;
 	int rc = qcow2_cache_get(s, &s->l2c, l2_off, false, &tbl, err);
@@ -98,8 +101,10 @@ static int table_drop(struct qcow2 *s, uint32_t l1i, uint64_t l2_off, uint8_t *c
 		uint64_t e, bm;
 
 		qcow2_l2_load(s, copy, j, &e, &bm);
-		rc = entry_drop(s, e, err);
+		rc = entry_drop(s, e, &run, err);
 	}
+	if (rc == 0)
+		rc = qcow2_hole_punch(s, &run, err);
 	if (rc == 0)
 		rc = qcow2_refcount_update(s, l2_off, s->cluster_size, -1, err);
 	if (rc == 0)
@@ -139,7 +144,7 @@ static int clusters_drop(struct qcow2 *s, uint64_t cut, uint32_t n, struct vimg_
 			if (rc == 0)
 				rc = qcow2_l2_store(s, slot_off, idx, 0, 0, err);
 			if (rc == 0)
-				rc = entry_drop(s, e, err);
+				rc = entry_drop(s, e, NULL, err);
 		}
 	}
 	free(copy);

@@ -336,9 +336,19 @@ int qcow2_l1_write(struct qcow2 *s, uint64_t off, const uint64_t *l1, uint32_t f
 /* New clusters holding the n entries of l1; *off 0 for an empty table. */
 int qcow2_l1_place(struct qcow2 *s, const uint64_t *l1, uint32_t n, uint64_t *off,
 		   struct vimg_error *err);
-/* A data cluster of entry e whose refcount fell to 0 goes back to the host
- * (a hole): freeing space, not only clusters (sparsify, shrink). */
-int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct vimg_error *err);
+/*
+ * A data cluster of entry e whose refcount fell to 0 goes back to the host
+ * (a hole): freeing space, not only clusters (sparsify, shrink). With run,
+ * contiguous clusters are gathered there and punched together (a punch can
+ * be a synchronous discard), by qcow2_hole_punch at the latest, which must
+ * come before anything is allocated; run NULL: punched at once.
+ */
+struct qcow2_hole {
+	uint64_t off, len;
+};
+int qcow2_unmap_freed(struct qcow2 *s, uint64_t e, struct qcow2_hole *run,
+		      struct vimg_error *err);
+int qcow2_hole_punch(struct qcow2 *s, struct qcow2_hole *run, struct vimg_error *err);
 /* Drop the host clusters an old L2 entry referenced (refcount -1). */
 int qcow2_release_entry(struct qcow2 *s, uint64_t e, struct vimg_error *err);
 /* Set the dirty bit before the first write of an image with lazy refcounts. */
