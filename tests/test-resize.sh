@@ -49,10 +49,13 @@ peers_agree() {
 	[ $rc = 0 ] || [ $rc = 63 ] || { cat check.out; fail "$1: qemu-img check exited $rc"; }
 }
 
-# same_prefix IMG QFMT RAW LEN: the first LEN bytes of IMG are RAW's.
+# same_prefix IMG QFMT RAW LEN: the first LEN bytes of IMG are RAW's (at
+# most RAW's length: a VHD rounds its size up to its geometry).
 same_prefix() {
 	qemu-img convert -f "$2" -O raw "$1" prefix.raw
-	cmp -n "$4" prefix.raw "$3" || fail "$1: the first $4 bytes changed"
+	n=$(stat -c %s "$3")
+	[ "$4" -lt "$n" ] && n=$4
+	cmp -n "$n" prefix.raw "$3" || fail "$1: the first $n bytes changed"
 	rm -f prefix.raw
 }
 
@@ -108,6 +111,49 @@ sys.exit(f.read($MIB) != b'\x5a' * $MIB)" || fail "$fmt grow: qemu's write not r
 }
 
 resize_format raw raw
+
+# vhd (qemu "vpc"): sized by CHS as vimg create does, or with force_size by
+# the size rounded to 1 MiB.
+resize_format vhd vpc
+resize_format vhd vpc subformat=fixed allocated
+resize_format vhd vpc force_size=on
+resize_format vhd vpc subformat=fixed,force_size=on allocated
+
+# A small dynamic VHD grown to 200 GiB: its BAT (one sector, the first data
+# block right after it) moves to the end of the file; the data stays.
+"$VIMG" convert -O vhd src.raw bat.vhd
+expect_status 0 "$VIMG" resize bat.vhd 200G
+peers_agree bat.vhd vpc $((200 * 1024 * MIB))
+qemu-img compare -f raw -F vpc src.raw bat.vhd >/dev/null || fail "vhd BAT move: data changed"
+"$VIMG" compare src.raw bat.vhd >/dev/null || fail "vhd BAT move: vimg reads other data"
+qemu-io -f vpc -c "write -P 0x63 199G 1M" bat.vhd >/dev/null || fail "vhd BAT move: qemu-io"
+"$VIMG" convert -O raw bat.vhd bat.raw
+python3 -c "
+import sys
+f = open('bat.raw', 'rb'); f.seek(199 << 30)
+sys.exit(f.read(1 << 20) != b'\x63' * (1 << 20))" || fail "vhd BAT move: not read back"
+rm -f bat.raw
+"$VIMG" check bat.vhd >/dev/null || fail "vhd BAT move: vimg check"
+
+# A fixed VHD takes falloc (the grown part reserved), never metadata; a
+# dynamic one takes no preallocation.
+"$VIMG" create -q -f vhd -o subformat=fixed,force_size=on fx.vhd 8M
+expect_status 0 "$VIMG" resize --preallocation=falloc fx.vhd 24M
+[ "$(du -k fx.vhd | cut -f1)" -ge 16384 ] || fail "vhd falloc: $(du -k fx.vhd)"
+peers_agree fx.vhd vpc $((24 * MIB))
+expect_status 1 "$VIMG" resize --preallocation=metadata fx.vhd 32M
+grep -q "no metadata" err || fail "vhd metadata: $(cat err)"
+expect_status 1 "$VIMG" resize --preallocation=falloc r-vhd +1M
+grep -q "preallocation is not supported for a dynamic disk" err || fail "vhd dynamic falloc: $(cat err)"
+
+# A differencing VHD cannot grow past its parent; it may shrink.
+"$VIMG" create -q -f vhd -b r-vhd -F vhd child.vhd
+before=$(sha256sum child.vhd)
+expect_status 1 "$VIMG" resize child.vhd +1M
+grep -q "grow the parent first" err || fail "vhd differencing: $(cat err)"
+[ "$(sha256sum child.vhd)" = "$before" ] || fail "vhd differencing: a refused grow changed it"
+expect_status 0 "$VIMG" resize --shrink child.vhd 8M
+[ "$(vimg_size child.vhd)" -lt $((9 * MIB)) ] || fail "vhd differencing shrink: $(vimg_size child.vhd)"
 
 # vmdk and vhdx: every subformat vimg writes, then what each refuses.
 resize_format vmdk vmdk
