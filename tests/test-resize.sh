@@ -146,6 +146,47 @@ grep -q "no metadata" err || fail "vhd metadata: $(cat err)"
 expect_status 1 "$VIMG" resize --preallocation=falloc r-vhd +1M
 grep -q "preallocation is not supported for a dynamic disk" err || fail "vhd dynamic falloc: $(cat err)"
 
+# vdi: dynamic and static (VBoxManage refuses static; vimg allocates the
+# new blocks).
+resize_format vdi vdi
+resize_format vdi vdi static=on allocated
+
+# qemu-img puts a VDI's data right after its block map: grown to 100 GiB
+# the first data block moves to the end, the map where it was.
+qemu-img create -q -f vdi q.vdi 64M
+qemu-io -f vdi -c "write -P 0x11 0 3M" -c "write -P 0x22 20M 1M" -c "write -P 0x33 63M 1M" \
+	q.vdi >/dev/null
+qemu-img convert -f vdi -O raw q.vdi q.raw
+expect_status 0 "$VIMG" resize q.vdi 100G
+peers_agree q.vdi vdi $((100 * 1024 * MIB))
+qemu-img compare -f raw -F vdi q.raw q.vdi >/dev/null || fail "vdi relocation: data changed"
+"$VIMG" check q.vdi >/dev/null || fail "vdi relocation: vimg check"
+qemu-io -f vdi -c "write -P 0x44 99G 1M" q.vdi >/dev/null || fail "vdi relocation: qemu-io"
+"$VIMG" convert -O raw q.vdi q2.raw
+python3 -c "
+import sys
+f = open('q2.raw', 'rb'); f.seek(99 << 30)
+sys.exit(f.read(1 << 20) != b'\x44' * (1 << 20))" || fail "vdi relocation: not read back"
+rm -f q2.raw
+# Shrunk, the blocks past the new count move into the holes below it.
+expect_status 0 "$VIMG" resize --shrink q.vdi 16M
+peers_agree q.vdi vdi $((16 * MIB))
+same_prefix q.vdi vdi q.raw $((16 * MIB))
+
+# vimg's own VDI (data 1 MiB aligned) grown to many GiB, and a full one.
+"$VIMG" convert -O vdi src.raw v.vdi
+expect_status 0 "$VIMG" resize v.vdi 300G
+peers_agree v.vdi vdi $((300 * 1024 * MIB))
+qemu-img compare -f raw -F vdi src.raw v.vdi >/dev/null || fail "vdi 300G: data changed"
+qemu-img create -q -f vdi full.vdi 128M
+qemu-io -f vdi -c "write -P 0x66 0 128M" full.vdi >/dev/null
+before=$(sha256sum full.vdi)
+expect_status 1 "$VIMG" resize full.vdi 1G
+grep -q "vimg convert" err || fail "vdi full map: $(cat err)"
+[ "$(sha256sum full.vdi)" = "$before" ] || fail "vdi full map: a refused resize changed it"
+expect_status 1 "$VIMG" resize --preallocation=falloc v.vdi +1M
+grep -q "preallocation is not supported for a dynamic image" err || fail "vdi falloc: $(cat err)"
+
 # A differencing VHD cannot grow past its parent; it may shrink.
 "$VIMG" create -q -f vhd -b r-vhd -F vhd child.vhd
 before=$(sha256sum child.vhd)
