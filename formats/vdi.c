@@ -26,70 +26,7 @@
 
 #include "checked.h"
 #include "endian.h"
-#include "driver.h"
-
-#define VDI_SIGNATURE 0xbeda107fu
-#define VDI_VERSION_1_1 0x00010001u
-#define VDI_HEADER_V1_SIZE 0x180u
-#define VDI_TEXT "<<< Oracle VM VirtualBox Disk Image >>>\n"
-#define VDI_TYPE_NORMAL 1u	/* dynamic */
-#define VDI_TYPE_FIXED 2u	/* static */
-#define VDI_TYPE_UNDO 3u
-#define VDI_TYPE_DIFF 4u
-#define VDI_UNALLOCATED 0xffffffffu
-#define VDI_ZERO 0xfffffffeu
-#define VDI_SECTOR 512u
-#define VDI_DEFAULT_BLOCK (1u << 20)
-/* Implementation limits: a 64 MiB block map, blocks of 512 B to 256 MiB. */
-#define VDI_MAX_BMAP_BYTES (64ull << 20)
-#define VDI_MAX_BLOCK (256u << 20)
-
-/* The first sector: pre-header and header v1.1 (qemu VdiHeader). */
-struct vdi_header_disk {
-	uint8_t text[64];
-	uint8_t signature[4];
-	uint8_t version[4];
-	uint8_t header_size[4];
-	uint8_t image_type[4];
-	uint8_t image_flags[4];
-	uint8_t description[256];
-	uint8_t offset_bmap[4];
-	uint8_t offset_data[4];
-	uint8_t cylinders[4];
-	uint8_t heads[4];
-	uint8_t sectors[4];
-	uint8_t sector_size[4];
-	uint8_t unused1[4];
-	uint8_t disk_size[8];
-	uint8_t block_size[4];
-	uint8_t block_extra[4];
-	uint8_t blocks_in_image[4];
-	uint8_t blocks_allocated[4];
-	uint8_t uuid_image[16];
-	uint8_t uuid_last_snap[16];
-	uint8_t uuid_link[16];
-	uint8_t uuid_parent[16];
-	uint8_t unused2[56];
-} __attribute__((packed));
-static_assert(sizeof(struct vdi_header_disk) == 512, "vdi header size");
-
-struct vdi_header {
-	uint32_t signature, version, header_size, image_type, image_flags;
-	uint32_t offset_bmap, offset_data, sector_size;
-	uint64_t disk_size;
-	uint32_t block_size, block_extra, blocks_in_image, blocks_allocated;
-	uint8_t uuid_image[16], uuid_last_snap[16], uuid_link[16], uuid_parent[16];
-};
-
-struct vdi {
-	struct vimg_file *file;
-	uint64_t file_size;
-	uint8_t raw[512];	/* the header sector as read, for rewriting */
-	struct vdi_header h;
-	uint32_t *bmap;
-	uint32_t next_index;	/* index the next allocated block gets */
-	uint8_t *blockbuf;	/* one block, for allocating writes */
-};
+#include "vdi.h"
 
 static void vdi_header_decode(const struct vdi_header_disk *d, struct vdi_header *h)
 {
@@ -189,11 +126,6 @@ static int validate(struct vdi *s, struct vimg_error *err)
 	return 0;
 }
 
-static uint64_t block_off(const struct vdi *s, uint32_t idx)
-{
-	return s->h.offset_data + (uint64_t)idx * s->h.block_size;
-}
-
 static int load_bmap(struct vdi *s, struct vimg_error *err)
 {
 	uint32_t n = s->h.blocks_in_image;
@@ -214,11 +146,11 @@ static int load_bmap(struct vdi *s, struct vimg_error *err)
 		s->bmap[i] = e;
 		if (e == VDI_UNALLOCATED || e == VDI_ZERO)
 			continue;
-		if (e >= n || block_off(s, e) + s->h.block_size > s->file_size)
+		if (e >= n || vdi_block_off(s, e) + s->h.block_size > s->file_size)
 			rc = vimg_error_set(err, VIMG_ECORRUPT,
 					    "vdi: block map entry %u points past end of file (offset "
 					    "0x%" PRIx64 ")",
-					    i, block_off(s, e));
+					    i, vdi_block_off(s, e));
 		else if (e + 1 > s->next_index)
 			s->next_index = e + 1;
 	}
@@ -295,7 +227,7 @@ static int vdi_block_status(struct vimg_image *img, uint64_t off, uint64_t len,
 		run->kind = VIMG_RUN_DATA;
 		run->flags = VIMG_RUN_OFFSET_VALID;
 		run->file = s->file;
-		run->file_off = block_off(s, e) + off % bs;
+		run->file_off = vdi_block_off(s, e) + off % bs;
 	}
 	return 0;
 }
@@ -329,7 +261,7 @@ static int alloc_write(struct vimg_image *img, struct vdi *s, uint32_t blk, cons
 	else if ((rc = vimg_read_below(img, s->blockbuf, bstart, bs, err)))
 		return rc;
 	memcpy(s->blockbuf + in, buf, len);
-	rc = file_pwrite_full(s->file, s->blockbuf, bs, block_off(s, idx), err);
+	rc = file_pwrite_full(s->file, s->blockbuf, bs, vdi_block_off(s, idx), err);
 	if (rc)
 		return rc;
 	st_le32(e, idx);
@@ -338,8 +270,8 @@ static int alloc_write(struct vimg_image *img, struct vdi *s, uint32_t blk, cons
 		return rc;
 	s->bmap[blk] = idx;
 	s->next_index = idx + 1;
-	if (block_off(s, idx) + bs > s->file_size)
-		s->file_size = block_off(s, idx) + bs;
+	if (vdi_block_off(s, idx) + bs > s->file_size)
+		s->file_size = vdi_block_off(s, idx) + bs;
 	s->h.blocks_allocated++;
 	return write_header_counts(s, err);
 }
@@ -359,7 +291,7 @@ static int vdi_write(struct vimg_image *img, const void *buf, uint64_t off, size
 		if (e == VDI_UNALLOCATED || e == VDI_ZERO)
 			rc = alloc_write(img, s, blk, p, off, n, err);
 		else
-			rc = file_pwrite_full(s->file, p, n, block_off(s, e) + off % bs, err);
+			rc = file_pwrite_full(s->file, p, n, vdi_block_off(s, e) + off % bs, err);
 		if (rc)
 			return rc;
 		p += n;
@@ -474,7 +406,7 @@ static int vdi_check(struct vimg_image *img, struct vimg_check *rep, unsigned fi
 		if (seen[e]) {
 			snprintf(msg, sizeof(msg), "block %u shares data block %u with another entry",
 				 i, e);
-			finding(rep, VIMG_CHECK_CORRUPTION, i, block_off(s, e), msg);
+			finding(rep, VIMG_CHECK_CORRUPTION, i, vdi_block_off(s, e), msg);
 		}
 		seen[e] = 1;
 	}
@@ -518,6 +450,7 @@ const struct vimg_driver vimg_drv_vdi = {
 	.close = vdi_close,
 	.block_status = vdi_block_status,
 	.write = vdi_write,
+	.resize = vdi_resize,
 	.create = vdi_create,
 	.check = vdi_check,
 	.info = vdi_info,

@@ -145,8 +145,7 @@ static int parent_facts(const struct vimg_backing_spec *bk, struct parent_facts 
 	return 0;
 }
 
-/* The virtual size and geometry for a requested size (qemu's vpc_create rules). */
-static int choose_size(uint64_t req, bool force, struct vhd_footer *f, struct vimg_error *err)
+int vhd_choose_size(uint64_t req, bool force, struct vhd_footer *f, struct vimg_error *err)
 {
 	uint64_t total;
 
@@ -290,7 +289,7 @@ int vhd_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 		f.heads = pf.f.heads;
 		f.sectors = pf.f.sectors;
 	} else {
-		rc = choose_size(size, force, &f, err);
+		rc = vhd_choose_size(size, force, &f, err);
 		if (rc)
 			return rc;
 	}

@@ -358,6 +358,7 @@ static int vhd_backing_opened(struct vimg_image *img, struct vimg_image *parent,
 				      "vhd: parent UUID {%s} does not match the parent's UUID {%s}", a,
 				      b);
 	}
+	s->parent_size = vimg_image_virtual_size(parent);
 	return 0;
 }
 
@@ -693,6 +694,7 @@ const struct vimg_driver vimg_drv_vhd = {
 	.block_status = vhd_block_status,
 	.write = vhd_write,
 	.flush = vhd_flush,
+	.resize = vhd_resize,
 	.create = vhd_create,
 	.check = vhd_check,
 	.info = vhd_info,

@@ -141,6 +141,7 @@ struct vhd {
 	uint64_t next_block;		/* where the next block goes: the trailing footer */
 	uint8_t *bitmap;		/* cache of one block's sector bitmap */
 	uint32_t bitmap_block;		/* which, or VHD_BAT_UNUSED */
+	uint64_t parent_size;		/* differencing: the parent's virtual size, once opened */
 };
 
 /* ---- vhd-create.c -------------------------------------------------------- */
@@ -157,7 +158,19 @@ void vhd_footer_encode(struct vhd_footer *f, struct vhd_footer_disk *d);
  * The result's product may be smaller than total_sectors.
  */
 void vhd_geometry(uint64_t total_sectors, uint16_t *c, uint8_t *h, uint8_t *s);
+/*
+ * The virtual size and geometry for a requested size req (qemu's vpc_create
+ * rules): by CHS, rounded up until the geometry covers req, or with force
+ * the size rounded up to 1 MiB. Sets f's cylinders, heads, sectors,
+ * original_size and current_size; VIMG_EINVAL past 2040 GiB.
+ */
+int vhd_choose_size(uint64_t req, bool force, struct vhd_footer *f, struct vimg_error *err);
 int vhd_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 	       const struct vimg_backing_spec *backing, struct vimg_error *err);
+
+/* ---- vhd-resize.c -------------------------------------------------------- */
+
+/* The driver's resize callback (see vhd-resize.c for what each type does). */
+int vhd_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
 
 #endif

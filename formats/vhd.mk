@@ -1,7 +1,9 @@
 # vhd driver (formats/vhd*.c): Microsoft VHD (qemu "vpc") fixed, dynamic,
-# differencing; creation in vhd-create.c.
+# differencing; creation in vhd-create.c,
+# resize in vhd-resize.c.
 noinst_HEADERS += formats/vhd.h
 
 libvimg_libvimg_internal_la_SOURCES += \
 	formats/vhd.c \
-	formats/vhd-create.c
+	formats/vhd-create.c \
+	formats/vhd-resize.c

@@ -49,10 +49,13 @@ peers_agree() {
 	[ $rc = 0 ] || [ $rc = 63 ] || { cat check.out; fail "$1: qemu-img check exited $rc"; }
 }
 
-# same_prefix IMG QFMT RAW LEN: the first LEN bytes of IMG are RAW's.
+# same_prefix IMG QFMT RAW LEN: the first LEN bytes of IMG are RAW's (at
+# most RAW's length: a VHD rounds its size up to its geometry).
 same_prefix() {
 	qemu-img convert -f "$2" -O raw "$1" prefix.raw
-	cmp -n "$4" prefix.raw "$3" || fail "$1: the first $4 bytes changed"
+	n=$(stat -c %s "$3")
+	[ "$4" -lt "$n" ] && n=$4
+	cmp -n "$n" prefix.raw "$3" || fail "$1: the first $n bytes changed"
 	rm -f prefix.raw
 }
 
@@ -108,6 +111,90 @@ sys.exit(f.read($MIB) != b'\x5a' * $MIB)" || fail "$fmt grow: qemu's write not r
 }
 
 resize_format raw raw
+
+# vhd (qemu "vpc"): sized by CHS as vimg create does, or with force_size by
+# the size rounded to 1 MiB.
+resize_format vhd vpc
+resize_format vhd vpc subformat=fixed allocated
+resize_format vhd vpc force_size=on
+resize_format vhd vpc subformat=fixed,force_size=on allocated
+
+# A small dynamic VHD grown to 200 GiB: its BAT (one sector, the first data
+# block right after it) moves to the end of the file; the data stays.
+"$VIMG" convert -O vhd src.raw bat.vhd
+expect_status 0 "$VIMG" resize bat.vhd 200G
+peers_agree bat.vhd vpc $((200 * 1024 * MIB))
+qemu-img compare -f raw -F vpc src.raw bat.vhd >/dev/null || fail "vhd BAT move: data changed"
+"$VIMG" compare src.raw bat.vhd >/dev/null || fail "vhd BAT move: vimg reads other data"
+qemu-io -f vpc -c "write -P 0x63 199G 1M" bat.vhd >/dev/null || fail "vhd BAT move: qemu-io"
+"$VIMG" convert -O raw bat.vhd bat.raw
+python3 -c "
+import sys
+f = open('bat.raw', 'rb'); f.seek(199 << 30)
+sys.exit(f.read(1 << 20) != b'\x63' * (1 << 20))" || fail "vhd BAT move: not read back"
+rm -f bat.raw
+"$VIMG" check bat.vhd >/dev/null || fail "vhd BAT move: vimg check"
+
+# A fixed VHD takes falloc (the grown part reserved), never metadata; a
+# dynamic one takes no preallocation.
+"$VIMG" create -q -f vhd -o subformat=fixed,force_size=on fx.vhd 8M
+expect_status 0 "$VIMG" resize --preallocation=falloc fx.vhd 24M
+[ "$(du -k fx.vhd | cut -f1)" -ge 16384 ] || fail "vhd falloc: $(du -k fx.vhd)"
+peers_agree fx.vhd vpc $((24 * MIB))
+expect_status 1 "$VIMG" resize --preallocation=metadata fx.vhd 32M
+grep -q "no metadata" err || fail "vhd metadata: $(cat err)"
+expect_status 1 "$VIMG" resize --preallocation=falloc r-vhd +1M
+grep -q "preallocation is not supported for a dynamic disk" err || fail "vhd dynamic falloc: $(cat err)"
+
+# vdi: dynamic and static (VBoxManage refuses static; vimg allocates the
+# new blocks).
+resize_format vdi vdi
+resize_format vdi vdi static=on allocated
+
+# qemu-img puts a VDI's data right after its block map: grown to 100 GiB
+# the first data block moves to the end, the map where it was.
+qemu-img create -q -f vdi q.vdi 64M
+qemu-io -f vdi -c "write -P 0x11 0 3M" -c "write -P 0x22 20M 1M" -c "write -P 0x33 63M 1M" \
+	q.vdi >/dev/null
+qemu-img convert -f vdi -O raw q.vdi q.raw
+expect_status 0 "$VIMG" resize q.vdi 100G
+peers_agree q.vdi vdi $((100 * 1024 * MIB))
+qemu-img compare -f raw -F vdi q.raw q.vdi >/dev/null || fail "vdi relocation: data changed"
+"$VIMG" check q.vdi >/dev/null || fail "vdi relocation: vimg check"
+qemu-io -f vdi -c "write -P 0x44 99G 1M" q.vdi >/dev/null || fail "vdi relocation: qemu-io"
+"$VIMG" convert -O raw q.vdi q2.raw
+python3 -c "
+import sys
+f = open('q2.raw', 'rb'); f.seek(99 << 30)
+sys.exit(f.read(1 << 20) != b'\x44' * (1 << 20))" || fail "vdi relocation: not read back"
+rm -f q2.raw
+# Shrunk, the blocks past the new count move into the holes below it.
+expect_status 0 "$VIMG" resize --shrink q.vdi 16M
+peers_agree q.vdi vdi $((16 * MIB))
+same_prefix q.vdi vdi q.raw $((16 * MIB))
+
+# vimg's own VDI (data 1 MiB aligned) grown to many GiB, and a full one.
+"$VIMG" convert -O vdi src.raw v.vdi
+expect_status 0 "$VIMG" resize v.vdi 300G
+peers_agree v.vdi vdi $((300 * 1024 * MIB))
+qemu-img compare -f raw -F vdi src.raw v.vdi >/dev/null || fail "vdi 300G: data changed"
+qemu-img create -q -f vdi full.vdi 128M
+qemu-io -f vdi -c "write -P 0x66 0 128M" full.vdi >/dev/null
+before=$(sha256sum full.vdi)
+expect_status 1 "$VIMG" resize full.vdi 1G
+grep -q "vimg convert" err || fail "vdi full map: $(cat err)"
+[ "$(sha256sum full.vdi)" = "$before" ] || fail "vdi full map: a refused resize changed it"
+expect_status 1 "$VIMG" resize --preallocation=falloc v.vdi +1M
+grep -q "preallocation is not supported for a dynamic image" err || fail "vdi falloc: $(cat err)"
+
+# A differencing VHD cannot grow past its parent; it may shrink.
+"$VIMG" create -q -f vhd -b r-vhd -F vhd child.vhd
+before=$(sha256sum child.vhd)
+expect_status 1 "$VIMG" resize child.vhd +1M
+grep -q "grow the parent first" err || fail "vhd differencing: $(cat err)"
+[ "$(sha256sum child.vhd)" = "$before" ] || fail "vhd differencing: a refused grow changed it"
+expect_status 0 "$VIMG" resize --shrink child.vhd 8M
+[ "$(vimg_size child.vhd)" -lt $((9 * MIB)) ] || fail "vhd differencing shrink: $(vimg_size child.vhd)"
 
 # vmdk and vhdx: every subformat vimg writes, then what each refuses.
 resize_format vmdk vmdk
