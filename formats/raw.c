@@ -86,7 +86,6 @@ static int raw_write(struct vimg_image *img, const void *buf, uint64_t off, size
 static int raw_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,
 		    struct vimg_error *err)
 {
-	static const uint8_t zeros[65536];
 	struct vimg_file *f = image_file(img);
 	int rc;
 
@@ -96,16 +95,7 @@ static int raw_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned
 			return rc;
 		vimg_error_clear(err);
 	}
-	while (len) {
-		size_t n = (size_t)min_u64(len, sizeof(zeros));
-
-		rc = file_pwrite_full(f, zeros, n, off, err);
-		if (rc)
-			return rc;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return file_write_zeros(f, off, len, err);
 }
 
 static const struct vimg_opt_desc raw_create_opts[] = {
@@ -123,13 +113,8 @@ static int raw_set_length(struct vimg_file *f, uint64_t from, uint64_t size, boo
 
 	if (!rc && falloc && size > from)
 		rc = file_allocate(f, from, size - from, err);
-	if (!rc && full) {
-		static const uint8_t zeros[65536];
-
-		for (uint64_t off = from; off < size && !rc; off += sizeof(zeros))
-			rc = file_pwrite_full(f, zeros, (size_t)min_u64(sizeof(zeros), size - off),
-					      off, err);
-	}
+	if (!rc && full && size > from)
+		rc = file_write_zeros(f, from, size - from, err);
 	return rc;
 }
 

@@ -50,21 +50,6 @@ static uint64_t round_sector(uint64_t v)
 	return (v + VDI_SECTOR - 1) / VDI_SECTOR * VDI_SECTOR;
 }
 
-static int zeros_at(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
-{
-	static const uint8_t zeros[65536];
-	int rc = 0;
-
-	while (len && !rc) {
-		size_t n = (size_t)min_u64(len, sizeof(zeros));
-
-		rc = file_pwrite_full(f, zeros, n, off, err);
-		off += n;
-		len -= n;
-	}
-	return rc;
-}
-
 /* Write map entries [from, to) of map (in memory) at map_off. */
 static int write_entries(struct vdi *s, uint64_t map_off, const uint32_t *map, uint64_t from,
 			 uint64_t to, struct vimg_error *err)
@@ -154,10 +139,10 @@ static int clear_old_tail(struct vdi *s, struct vimg_error *err)
 	int rc = 0;
 
 	if (in && is_data(s->bmap[used - 1]))
-		rc = zeros_at(s->file, vdi_block_off(s, s->bmap[used - 1]) + in, bs - in, err);
+		rc = file_write_zeros(s->file, vdi_block_off(s, s->bmap[used - 1]) + in, bs - in, err);
 	for (uint64_t g = used; !rc && g < s->h.blocks_in_image; g++)
 		if (is_data(s->bmap[g]))
-			rc = zeros_at(s->file, vdi_block_off(s, s->bmap[g]), bs, err);
+			rc = file_write_zeros(s->file, vdi_block_off(s, s->bmap[g]), bs, err);
 	return rc;
 }
 
@@ -279,7 +264,7 @@ static int relocate(struct vdi *s, uint64_t n_new, uint64_t need, uint32_t **out
 	h->offset_data = (uint32_t)(s->h.offset_data + m * bs);
 	rc = write_entries(s, h->offset_bmap, map, 0, n_new, err);
 	if (!rc)
-		rc = zeros_at(s->file, h->offset_bmap + n_new * 4, round_sector(n_new * 4) - n_new * 4,
+		rc = file_write_zeros(s->file, h->offset_bmap + n_new * 4, round_sector(n_new * 4) - n_new * 4,
 			      err);
 out:
 	free(used);
@@ -332,7 +317,7 @@ static int grow(struct vimg_image *img, struct vdi *s, uint64_t size, unsigned f
 			map[i] = next++;
 		end = h.offset_data + (uint64_t)next * bs;
 		if (flags & VIMG_RESIZE_PREALLOC_FULL)
-			rc = zeros_at(s->file, first, end - first, err);
+			rc = file_write_zeros(s->file, first, end - first, err);
 		else if (flags & VIMG_RESIZE_PREALLOC_FALLOC)
 			rc = file_allocate(s->file, first, end - first, err);
 		else if (end > s->file_size)

@@ -72,21 +72,6 @@ static void footer_patch(const struct vhd *s, const struct vhd_footer *nf, uint8
 	st_be32(out + 64, vhd_checksum(out, VHD_FOOTER_LEN, 64));
 }
 
-static int zeros_at(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
-{
-	static const uint8_t zeros[65536];
-	int rc = 0;
-
-	while (len && !rc) {
-		size_t n = (size_t)min_u64(len, sizeof(zeros));
-
-		rc = file_pwrite_full(f, zeros, n, off, err);
-		off += n;
-		len -= n;
-	}
-	return rc;
-}
-
 /* Trailing footer at `at` (the file ends after it), then the copy at 0 for a
  * dynamic disk (qemu reads that one first), then sync. */
 static int put_footers(struct vhd *s, const uint8_t *foot, uint64_t at, struct vimg_error *err)
@@ -139,9 +124,9 @@ static int fixed_resize(struct vimg_image *img, struct vhd *s, const struct vhd_
 		return 0;
 	/* What lay past the old size (the old footer) is guest data now: zeros. */
 	if (flags & VIMG_RESIZE_PREALLOC_FULL)
-		rc = zeros_at(s->file, old, size - old, err);
+		rc = file_write_zeros(s->file, old, size - old, err);
 	else
-		rc = zeros_at(s->file, old, min_u64(size, old_foot + VHD_FOOTER_LEN) - old, err);
+		rc = file_write_zeros(s->file, old, min_u64(size, old_foot + VHD_FOOTER_LEN) - old, err);
 	if (!rc && (flags & VIMG_RESIZE_PREALLOC_FALLOC))
 		rc = file_allocate(s->file, old, size - old, err);
 	if (!rc)

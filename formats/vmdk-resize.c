@@ -47,21 +47,6 @@
 /* Sector-count limit of one hosted sparse extent (32-bit grain offsets, as create). */
 #define SPARSE_MAX_SECTORS ((uint64_t)UINT32_MAX)
 
-static int zeros_at(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
-{
-	static const uint8_t zeros[4096];
-	int rc = 0;
-
-	while (len && !rc) {
-		size_t n = (size_t)min_u64(len, sizeof(zeros));
-
-		rc = file_pwrite_full(f, zeros, n, off, err);
-		off += n;
-		len -= n;
-	}
-	return rc;
-}
-
 /* Write directory entries [from, to) of one on-disk directory at gd_off. */
 static int write_gdes(struct vimg_file *f, uint64_t gd_off, const uint64_t *bytes_off,
 		      uint64_t from, uint64_t to, struct vimg_error *err)
@@ -90,9 +75,9 @@ static int clear_gtes(struct vmdk_sparse *sp, struct vimg_file *f, uint64_t gt, 
 	int rc = 0;
 
 	if (gt < sp->n_gts && sp->gd[gt])
-		rc = zeros_at(f, sp->gd[gt] + from * 4ull, len, err);
+		rc = file_write_zeros(f, sp->gd[gt] + from * 4ull, len, err);
 	if (!rc && gt < sp->n_gts && sp->rgd && sp->rgd[gt])
-		rc = zeros_at(f, sp->rgd[gt] + from * 4ull, len, err);
+		rc = file_write_zeros(f, sp->rgd[gt] + from * 4ull, len, err);
 	return rc;
 }
 
@@ -154,7 +139,7 @@ static int clear_old_tail(struct vmdk_extent *e, struct vimg_error *err)
 
 		rc = sparse_lookup(e, grains - 1, &st, &foff, err);
 		if (!rc && st == VMDK_GRAIN_DATA)
-			rc = zeros_at(e->file, foff + in, gb - in, err);
+			rc = file_write_zeros(e->file, foff + in, gb - in, err);
 	}
 	if (!rc && grains % sp->gtes)
 		rc = clear_gtes(sp, e->file, sp->n_gts - 1, (uint32_t)(grains % sp->gtes), err);
@@ -219,7 +204,7 @@ static int sparse_grow(struct vmdk_extent *e, uint64_t sectors, struct vimg_erro
 				    e->name ? e->name : "");
 		goto out;
 	}
-	rc = zeros_at(e->file, sp->alloc_end, end - sp->alloc_end, err);
+	rc = file_write_zeros(e->file, sp->alloc_end, end - sp->alloc_end, err);
 	if (rc)
 		goto out;
 	/* Redundant directory first: the primary is what readers trust. */

@@ -614,22 +614,12 @@ static int vmdk_write(struct vimg_image *img, const void *buf, uint64_t off, siz
 
 static int flat_zero(struct vmdk_extent *e, uint64_t off, uint64_t len, struct vimg_error *err)
 {
-	static const uint8_t zeros[65536];
 	int rc = file_punch_hole(e->file, off, len, err);
 
 	if (rc != VIMG_EUNSUPPORTED)
 		return rc;
 	vimg_error_clear(err);
-	for (; len; ) {
-		size_t n = (size_t)min_u64(len, sizeof(zeros));
-
-		rc = file_pwrite_full(e->file, zeros, n, off, err);
-		if (rc)
-			return rc;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return file_write_zeros(e->file, off, len, err);
 }
 
 static int vmdk_zero(struct vimg_image *img, uint64_t off, uint64_t len, unsigned flags,

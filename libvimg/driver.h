@@ -264,6 +264,8 @@ int file_pread_zeroed(struct vimg_file *f, void *buf, size_t len, uint64_t off,
 		      struct vimg_error *err);
 int file_pwrite_full(struct vimg_file *f, const void *buf, size_t len, uint64_t off,
 		     struct vimg_error *err);
+/* Write len zero bytes at off (allocating them, unlike file_punch_hole). */
+int file_write_zeros(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err);
 int file_fsync(struct vimg_file *f, struct vimg_error *err);
 /* Current size (block devices: device size). */
 int64_t file_size(struct vimg_file *f, struct vimg_error *err);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checked.h"
 #include "driver.h"
 #include "file-sim.h"
 
@@ -340,6 +341,21 @@ int file_truncate(struct vimg_file *f, uint64_t size, struct vimg_error *err)
 		return vimg_error_set_errno(err, errno, "%s: truncate to %llu", f->path,
 					    (unsigned long long)size);
 	return 0;
+}
+
+int file_write_zeros(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
+{
+	static const uint8_t zeros[65536];
+	int rc = 0;
+
+	while (len && !rc) {
+		size_t n = (size_t)min_u64(len, sizeof(zeros));
+
+		rc = file_pwrite_full(f, zeros, n, off, err);
+		off += n;
+		len -= n;
+	}
+	return rc;
 }
 
 int file_allocate(struct vimg_file *f, uint64_t off, uint64_t len, struct vimg_error *err)
