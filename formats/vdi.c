@@ -49,14 +49,6 @@ static void vdi_header_decode(const struct vdi_header_disk *d, struct vdi_header
 	memcpy(h->uuid_parent, d->uuid_parent, 16);
 }
 
-static bool uuid_is_null(const uint8_t *u)
-{
-	for (int i = 0; i < 16; i++)
-		if (u[i])
-			return false;
-	return true;
-}
-
 static int vdi_probe(const struct vimg_probe *p)
 {
 	if (p->head_len < 0x48 || ld_le32(p->head + 0x40) != VDI_SIGNATURE)
@@ -80,15 +72,23 @@ static int validate(struct vdi *s, struct vimg_error *err)
 		return vimg_error_set(err, VIMG_ECORRUPT,
 				      "vdi: header: size 0x%x is too small (offset 0x48)",
 				      h->header_size);
-	if (h->image_type == VDI_TYPE_DIFF || !uuid_is_null(h->uuid_link)) {
-		id_guid_format(h->uuid_link, false, u);
+	if (h->image_type != VDI_TYPE_NORMAL && h->image_type != VDI_TYPE_FIXED &&
+	    h->image_type != VDI_TYPE_DIFF)
 		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "vdi: differencing image needs its parent, named by UUID {%s}", u);
-	}
-	if (h->image_type != VDI_TYPE_NORMAL && h->image_type != VDI_TYPE_FIXED)
-		return vimg_error_set(err, VIMG_EUNSUPPORTED,
-				      "vdi: header: image type %u is not dynamic or static",
+				      "vdi: header: image type %u is not dynamic, static or "
+				      "differencing (offset 0x4c)",
 				      h->image_type);
+	if (h->image_type == VDI_TYPE_DIFF && vdi_uuid_is_null(h->uuid_link))
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: differencing image without a parent UUID "
+				      "(offset 0x1a8)");
+	if (h->image_type != VDI_TYPE_DIFF && !vdi_uuid_is_null(h->uuid_link)) {
+		id_guid_format(h->uuid_link, false, u);
+		return vimg_error_set(err, VIMG_ECORRUPT,
+				      "vdi: header: image type %u has a parent UUID {%s} (offset "
+				      "0x1a8): only a differencing image has one",
+				      h->image_type, u);
+	}
 	if (h->sector_size != VDI_SECTOR)
 		return vimg_error_set(err, VIMG_ECORRUPT,
 				      "vdi: header: sector size %u is not 512 (offset 0x168)",
@@ -184,6 +184,22 @@ static int vdi_open(struct vimg_image *img, struct vimg_file *file, unsigned fla
 		return rc;
 	if (s->h.blocks_allocated > s->next_index)
 		s->next_index = s->h.blocks_allocated;
+	if (s->h.image_type == VDI_TYPE_DIFF) {
+		char *parent;
+
+		rc = vdi_parent_find(img, s, &parent, err);
+		/* Described without its parent when the caller will not open it. */
+		if (rc == VIMG_EBACKING && (flags & VIMG_OPEN_NO_BACKING)) {
+			vimg_error_clear(err);
+		} else if (rc) {
+			return rc;
+		} else {
+			rc = image_set_backing(img, parent, "vdi", err);
+			free(parent);
+			if (rc)
+				return rc;
+		}
+	}
 	image_set_size(img, s->h.disk_size);
 	image_set_cluster_size(img, s->h.block_size);
 	return 0;
@@ -301,6 +317,43 @@ static int vdi_write(struct vimg_image *img, const void *buf, uint64_t off, size
 	return 0;
 }
 
+/* After commit: every block free again (it reads the parent), the map first,
+ * then the count, then the data area cut off. */
+static int vdi_make_empty(struct vimg_image *img, struct vimg_error *err)
+{
+	struct vdi *s = image_priv(img);
+	size_t n = (size_t)s->h.blocks_in_image * 4;
+	uint8_t *map;
+	int rc;
+
+	if (s->h.image_type == VDI_TYPE_FIXED)
+		return vimg_error_set(err, VIMG_EUNSUPPORTED,
+				      "vdi: a static image cannot be emptied");
+	map = malloc(n ? n : 1);
+	if (!map)
+		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
+	memset(map, 0xff, n);
+	rc = file_pwrite_full(s->file, map, n, s->h.offset_bmap, err);
+	free(map);
+	if (!rc)
+		rc = file_fsync(s->file, err);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < s->h.blocks_in_image; i++)
+		s->bmap[i] = VDI_UNALLOCATED;
+	s->h.blocks_allocated = 0;
+	s->next_index = 0;
+	rc = write_header_counts(s, err);
+	if (!rc)
+		rc = file_fsync(s->file, err);
+	if (!rc && s->file_size > s->h.offset_data) {
+		rc = file_truncate(s->file, s->h.offset_data, err);
+		if (!rc)
+			s->file_size = s->h.offset_data;
+	}
+	return rc;
+}
+
 /* ---- create ----------------------------------------------------------------- */
 
 static const struct vimg_opt_desc vdi_create_opts[] = {
@@ -313,6 +366,7 @@ static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *o
 {
 	struct vdi_header_disk d;
 	struct vimg_file *f;
+	struct vimg_image *parent = NULL;
 	bool is_static = false;
 	uint64_t blocks, bmap_bytes, data_off, total;
 	uint8_t *bmap;
@@ -321,6 +375,14 @@ static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *o
 	rc = opts_get_bool(opts, "static", &is_static, err);
 	if (rc)
 		return rc;
+	if (backing && backing->name) {
+		rc = create_backing_parent(backing, "vdi", &parent, err);
+		if (rc)
+			return rc;
+		if (is_static)
+			return vimg_error_set(err, VIMG_EINVAL,
+					      "vdi: a static image cannot have a parent");
+	}
 	if (ck_align_up(size, VDI_SECTOR, &size) || size == 0)
 		return vimg_error_set(err, VIMG_EINVAL, "vdi: invalid size");
 	blocks = (size + VDI_DEFAULT_BLOCK - 1) / VDI_DEFAULT_BLOCK;
@@ -335,7 +397,7 @@ static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *o
 	st_le32(d.signature, VDI_SIGNATURE);
 	st_le32(d.version, VDI_VERSION_1_1);
 	st_le32(d.header_size, VDI_HEADER_V1_SIZE);
-	st_le32(d.image_type, is_static ? VDI_TYPE_FIXED : VDI_TYPE_NORMAL);
+	st_le32(d.image_type, parent ? VDI_TYPE_DIFF : is_static ? VDI_TYPE_FIXED : VDI_TYPE_NORMAL);
 	st_le32(d.offset_bmap, 512);
 	st_le32(d.offset_data, (uint32_t)data_off);
 	st_le32(d.sector_size, VDI_SECTOR);
@@ -345,6 +407,13 @@ static int vdi_create(const char *path, uint64_t size, const struct vimg_opts *o
 	st_le32(d.blocks_allocated, is_static ? (uint32_t)blocks : 0);
 	id_guid_random(d.uuid_image);
 	id_guid_random(d.uuid_last_snap);
+	if (parent) {
+		const struct vdi *p = image_priv(parent);
+
+		/* The parent's creation and modification UUIDs, as VirtualBox links. */
+		memcpy(d.uuid_link, p->h.uuid_image, 16);
+		memcpy(d.uuid_parent, p->h.uuid_last_snap, 16);
+	}
 	bmap = malloc(bmap_bytes);
 	if (!bmap)
 		return vimg_error_set(err, VIMG_ENOMEM, "out of memory");
@@ -427,11 +496,20 @@ static int vdi_info(struct vimg_image *img, const struct vimg_emit *em, struct v
 	struct vdi *s = image_priv(img);
 	char u[40];
 
-	em->str(em->opaque, "subformat", s->h.image_type == VDI_TYPE_FIXED ? "static" : "dynamic");
+	em->str(em->opaque, "subformat",
+		s->h.image_type == VDI_TYPE_FIXED  ? "static"
+		: s->h.image_type == VDI_TYPE_DIFF ? "differencing"
+						   : "dynamic");
 	id_guid_format(s->h.uuid_image, false, u);
 	em->str(em->opaque, "uuid", u);
 	id_guid_format(s->h.uuid_last_snap, false, u);
 	em->str(em->opaque, "uuid-last-modification", u);
+	if (s->h.image_type == VDI_TYPE_DIFF) {
+		id_guid_format(s->h.uuid_link, false, u);
+		em->str(em->opaque, "parent-uuid", u);
+		id_guid_format(s->h.uuid_parent, false, u);
+		em->str(em->opaque, "parent-uuid-last-modification", u);
+	}
 	em->u64(em->opaque, "blocks-allocated", s->h.blocks_allocated);
 	return 0;
 }
@@ -440,17 +518,21 @@ static const char *const vdi_extensions[] = { "vdi", NULL };
 
 const struct vimg_driver vimg_drv_vdi = {
 	.name = "vdi",
-	.description = "VirtualBox disk image: static and dynamic",
+	.description = "VirtualBox disk image: static, dynamic and differencing",
 	.extensions = vdi_extensions,
 	.priv_size = sizeof(struct vdi),
+	.features = VIMG_FEAT_BACKING,
 	.thread_model = VIMG_THREAD_SERIALIZE,
 	.create_opts = vdi_create_opts,
 	.probe = vdi_probe,
 	.open = vdi_open,
+	.backing_opened = vdi_backing_opened,
+	.set_backing = vdi_set_backing,
 	.close = vdi_close,
 	.block_status = vdi_block_status,
 	.write = vdi_write,
 	.resize = vdi_resize,
+	.make_empty = vdi_make_empty,
 	.create = vdi_create,
 	.check = vdi_check,
 	.info = vdi_info,

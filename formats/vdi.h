@@ -85,6 +85,24 @@ static inline uint64_t vdi_block_off(const struct vdi *s, uint32_t idx)
 	return s->h.offset_data + (uint64_t)idx * s->h.block_size;
 }
 
+/* ---- vdi-parent.c -------------------------------------------------------- */
+
+bool vdi_uuid_is_null(const uint8_t u[16]);
+/*
+ * A differencing image's parent: the name (relative to the image's
+ * directory) of the one .vdi file next to it (or, with
+ * VIMG_OPEN_ALLOW_ESCAPE, in the directory above) whose UUID is uuid_link.
+ * VIMG_EBACKING when there is none or two. The caller frees *name.
+ */
+int vdi_parent_find(struct vimg_image *img, const struct vdi *s, char **name,
+		    struct vimg_error *err);
+int vdi_backing_opened(struct vimg_image *img, struct vimg_image *parent,
+		       struct vimg_error *err);
+/* Link to parent by its UUIDs (a dynamic image becomes differencing), or
+ * unlink (NULL: differencing becomes dynamic); the name is not recorded. */
+int vdi_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
+		    struct vimg_error *err);
+
 /* ---- vdi-resize.c -------------------------------------------------------- */
 
 /* The driver's resize callback (see vdi-resize.c). */

@@ -117,8 +117,10 @@ START_TEST(malformed)
 	uint8_t e[4];
 
 	st_le32(e, 4);
-	corrupt(0x4c, e, 4, VIMG_EUNSUPPORTED,
-		"vdi: differencing image needs its parent, named by UUID {");
+	corrupt(0x4c, e, 4, VIMG_ECORRUPT,
+		"vdi: header: differencing image without a parent UUID (offset 0x1a8)");
+	st_le32(e, 3);
+	corrupt(0x4c, e, 4, VIMG_EUNSUPPORTED, "vdi: header: image type 3 is not dynamic");
 	st_le32(e, 3 << 20);
 	corrupt(0x178, e, 4, VIMG_ECORRUPT, "vdi: header: block size 3145728");
 	st_le32(e, 1);
