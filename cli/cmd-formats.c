@@ -35,6 +35,8 @@ static const struct {
 	{ VIMG_FEAT_COMPRESS, "compress" },
 	{ VIMG_FEAT_MULTI_FILE, "multi-file" },
 	{ VIMG_FEAT_RESIZE, "resize" },
+	{ VIMG_FEAT_REBASE, "rebase" },
+	{ VIMG_FEAT_AMEND, "amend" },
 	{ VIMG_FEAT_EMPTY, "empty" },
 };
 
