@@ -156,10 +156,10 @@ static int new_parent(struct vhdx *s, const char *name, struct vimg_image *paren
 		place = (last + 7) / 8 * 8;
 	if ((uint64_t)place + len > s->meta_len) {
 		rc = vimg_error_set(err, VIMG_ENOSPC,
-				    "vhdx: metadata region: the parent locator for \"%s\" (%u bytes) "
-				    "does not fit in the %" PRIu64 "-byte region (offset 0x%" PRIx64
+				    "vhdx: metadata region: the new %u-byte parent locator does not "
+				    "fit in the %" PRIu64 "-byte region (offset 0x%" PRIx64
 				    "), whose items end at %u",
-				    name, len, s->meta_len, s->meta_off, last);
+				    len, s->meta_len, s->meta_off, last);
 		goto out;
 	}
 	wlen = place == old_off ? (uint32_t)max_u64(len, old_len) : len;
