@@ -2,7 +2,9 @@
 /*
  * vimg amend: qemu-img amend's command line over vimg_image_amend. As in
  * qemu-img, -o backing_file= and backing_fmt= change the backing pointer
- * (without copying data: vimg rebase keeps the disk).
+ * (without copying data: vimg rebase keeps the disk), to the same parent
+ * found elsewhere where the format links a child to its parent
+ * (vimg_image_move_backing).
  */
 #include "config.h"
 
@@ -16,7 +18,8 @@ static const char usage[] =
 	"\n"
 	"Change format options of IMAGE in place, by the names of its create\n"
 	"options (-o help lists them): qcow2's compat and lazy_refcounts, and\n"
-	"backing_file=/backing_fmt= for the backing pointer. Options that shape\n"
+	"backing_file=/backing_fmt= for the backing pointer (VMDK, VHD, VHDX: the\n"
+	"same parent, moved; vimg rebase changes the parent). Options that shape\n"
 	"the layout cannot change and are refused.\n"
 	"\n"
 	"  -f, --format=FMT     image format (default: probe)\n"
@@ -95,9 +98,10 @@ static int cmd_amend_run(int argc, char **argv)
 		goto out;
 	}
 	int arc = opts ? vimg_image_amend(img, opts, &err) : 0;
+	/* backing_file= names where the same parent is now; "" drops it. */
 	if (!arc && backing)
-		arc = vimg_image_change_backing(img, *backing ? backing : NULL,
-						*backing ? bfmt : NULL, &err);
+		arc = *backing ? vimg_image_move_backing(img, backing, bfmt, &err)
+			       : vimg_image_change_backing(img, NULL, NULL, &err);
 	if (!arc)
 		arc = vimg_image_close(img, &err);
 	else

@@ -15,7 +15,8 @@ static const char usage[] =
 	"\n"
 	"List the disk image formats vimg knows, in probe order, with what each\n"
 	"supports (read, write, create, backing, snapshots, check, repair,\n"
-	"compress, multi-file, resize), and the name qemu-img uses where it differs\n"
+	"compress, multi-file, resize, rebase, amend, empty), and the name\n"
+	"qemu-img uses where it differs\n"
 	"(accepted in every command).\n"
 	"\n"
 	"  --output=FMT         human (default) or json\n"
@@ -35,6 +36,8 @@ static const struct {
 	{ VIMG_FEAT_COMPRESS, "compress" },
 	{ VIMG_FEAT_MULTI_FILE, "multi-file" },
 	{ VIMG_FEAT_RESIZE, "resize" },
+	{ VIMG_FEAT_REBASE, "rebase" },
+	{ VIMG_FEAT_AMEND, "amend" },
 	{ VIMG_FEAT_EMPTY, "empty" },
 };
 

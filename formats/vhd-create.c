@@ -2,7 +2,9 @@
 /*
  * VHD creation and the helpers shared with vhd.c: footer encode/decode and
  * checksum (spec "Hard Disk Footer Format"), CHS geometry (spec appendix
- * "CHS Calculation").
+ * "CHS Calculation"), and how a child records its parent (vhd_parent_facts,
+ * vhd_parent_fields), shared with vhd-backing.c so that a rebased child
+ * says exactly what a new one would.
  *
  * Layouts written: fixed = data, footer (the file is made with truncate, so
  * the data area is a hole: an Azure image of 30 GiB costs nothing);
@@ -117,31 +119,28 @@ void vhd_geometry(uint64_t total, uint16_t *c, uint8_t *h, uint8_t *s)
 	*s = (uint8_t)spt;
 }
 
-/* What a differencing child copies from its parent. */
-struct parent_facts {
-	uint8_t uuid[16];
-	uint32_t mtime;		/* parent file modification time, VHD epoch */
-	struct vhd_footer f;
-	uint64_t size;
-};
-
-static int parent_facts(const struct vimg_backing_spec *bk, struct parent_facts *pf,
-			struct vimg_error *err)
+void vhd_parent_facts(struct vimg_image *parent, struct vhd_parent_facts *pf)
 {
-	struct vimg_image *b;
-	struct vhd *ps;
+	struct vhd *ps = image_priv(parent);
 	struct stat st;
-	int rc = create_backing_parent(bk, "vhd", &b, err);
 
-	if (rc)
-		return rc;
-	ps = image_priv(b);
 	memcpy(pf->uuid, ps->f.uuid, 16);
 	pf->f = ps->f;
 	pf->size = ps->size;
 	pf->mtime = 0;
-	if (stat(vimg_image_filename(b), &st) == 0 && st.st_mtime > VHD_EPOCH_OFFSET)
+	if (stat(vimg_image_filename(parent), &st) == 0 && st.st_mtime > VHD_EPOCH_OFFSET)
 		pf->mtime = (uint32_t)(st.st_mtime - VHD_EPOCH_OFFSET);
+}
+
+static int parent_facts(const struct vimg_backing_spec *bk, struct vhd_parent_facts *pf,
+			struct vimg_error *err)
+{
+	struct vimg_image *b;
+	int rc = create_backing_parent(bk, "vhd", &b, err);
+
+	if (rc)
+		return rc;
+	vhd_parent_facts(b, pf);
 	return 0;
 }
 
@@ -194,7 +193,30 @@ static int locator_path(const char *name, uint8_t *out, size_t outsz)
 	return utf8_to_utf16(buf, false, out, outsz);
 }
 
-static int write_dynamic(struct vimg_file *fl, struct vhd_footer *f, const struct parent_facts *pf,
+int vhd_parent_fields(struct vhd_dyn_disk *dd, const struct vhd_parent_facts *pf,
+		      const char *name, uint8_t *loc, size_t cap, struct vimg_error *err)
+{
+	const char *base = strrchr(name, '/');
+	int loclen;
+
+	memcpy(dd->parent_uuid, pf->uuid, 16);
+	st_be32(dd->parent_timestamp, pf->mtime);
+	memset(dd->parent_name, 0, sizeof(dd->parent_name));
+	if (utf8_to_utf16(base ? base + 1 : name, true, dd->parent_name,
+			  sizeof(dd->parent_name)) < 0 ||
+	    (loclen = locator_path(name, loc, cap)) <= 0)
+		return vimg_error_set(err, VIMG_EINVAL, "vhd: parent name \"%s\" too long or not UTF-8",
+				      name);
+	memset(dd->loc, 0, sizeof(dd->loc));
+	st_be32(dd->loc[0].code, name[0] == '/' ? VHD_PLAT_W2KU : VHD_PLAT_W2RU);
+	/* Data space in bytes, a multiple of 512, as Windows writes it. */
+	st_be32(dd->loc[0].data_space, ((uint32_t)loclen + 511) / 512 * 512);
+	st_be32(dd->loc[0].data_length, (uint32_t)loclen);
+	return loclen;
+}
+
+static int write_dynamic(struct vimg_file *fl, struct vhd_footer *f,
+			 const struct vhd_parent_facts *pf,
 			 const char *parent_name, struct vimg_error *err)
 {
 	struct vhd_footer_disk fd;
@@ -216,28 +238,11 @@ static int write_dynamic(struct vimg_file *fl, struct vhd_footer *f, const struc
 	st_be32(dd.max_entries, entries);
 	st_be32(dd.block_size, VHD_DEFAULT_BLOCK);
 	if (pf) {
-		const char *base = strrchr(parent_name, '/');
-
-		memcpy(dd.parent_uuid, pf->uuid, 16);
-		st_be32(dd.parent_timestamp, pf->mtime);
-		if (utf8_to_utf16(base ? base + 1 : parent_name, true, dd.parent_name,
-				      sizeof(dd.parent_name)) < 0) {
+		loclen = vhd_parent_fields(&dd, pf, parent_name, loc, sizeof(loc), err);
+		if (loclen < 0) {
 			free(bat);
-			return vimg_error_set(err, VIMG_EINVAL,
-					      "vhd: parent name \"%s\" too long or not UTF-8",
-					      parent_name);
+			return loclen;
 		}
-		loclen = locator_path(parent_name, loc, sizeof(loc));
-		if (loclen <= 0) {
-			free(bat);
-			return vimg_error_set(err, VIMG_EINVAL,
-					      "vhd: parent name \"%s\" too long or not UTF-8",
-					      parent_name);
-		}
-		st_be32(dd.loc[0].code, parent_name[0] == '/' ? VHD_PLAT_W2KU : VHD_PLAT_W2RU);
-		/* Data space in bytes, a multiple of 512, as Windows writes it. */
-		st_be32(dd.loc[0].data_space, ((uint32_t)loclen + 511) / 512 * 512);
-		st_be32(dd.loc[0].data_length, (uint32_t)loclen);
 		st_be64(dd.loc[0].data_offset, pos);
 	}
 	st_be32(dd.checksum, vhd_checksum((uint8_t *)&dd, sizeof(dd), 36));
@@ -266,7 +271,7 @@ int vhd_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 {
 	const char *sub = opts_get(opts, "subformat");
 	struct vhd_footer f;
-	struct parent_facts pf;
+	struct vhd_parent_facts pf;
 	struct vimg_file *fl;
 	bool force = false, fixed = sub && !strcmp(sub, "fixed");
 	int rc;

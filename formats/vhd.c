@@ -49,7 +49,7 @@ static int vhd_probe(const struct vimg_probe *p)
 	return 0;
 }
 
-static void dyn_decode(const struct vhd_dyn_disk *d, struct vhd_dyn *h)
+void vhd_dyn_decode(const struct vhd_dyn_disk *d, struct vhd_dyn *h)
 {
 	memcpy(h->cookie, d->cookie, 8);
 	h->table_offset = ld_be64(d->table_offset);
@@ -243,7 +243,7 @@ static int open_dynamic(struct vimg_image *img, struct vhd *s, struct vimg_error
 	rc = file_pread_full(s->file, &dd, sizeof(dd), off, err);
 	if (rc)
 		return rc;
-	dyn_decode(&dd, &s->d);
+	vhd_dyn_decode(&dd, &s->d);
 	if (memcmp(s->d.cookie, VHD_DYN_COOKIE, 8))
 		return vimg_error_set(err, VIMG_ECORRUPT,
 				      "vhd: dynamic header: no \"cxsparse\" cookie (offset 0x%" PRIx64
@@ -690,11 +690,13 @@ const struct vimg_driver vimg_drv_vhd = {
 	.probe = vhd_probe,
 	.open = vhd_open,
 	.backing_opened = vhd_backing_opened,
+	.set_backing = vhd_set_backing,
 	.close = vhd_close,
 	.block_status = vhd_block_status,
 	.write = vhd_write,
 	.flush = vhd_flush,
 	.resize = vhd_resize,
+	.amend = vhd_amend,
 	.create = vhd_create,
 	.check = vhd_check,
 	.info = vhd_info,

@@ -144,6 +144,10 @@ struct vhd {
 	uint64_t parent_size;		/* differencing: the parent's virtual size, once opened */
 };
 
+/* ---- vhd.c ---------------------------------------------------------------- */
+
+void vhd_dyn_decode(const struct vhd_dyn_disk *d, struct vhd_dyn *h);
+
 /* ---- vhd-create.c -------------------------------------------------------- */
 
 extern const struct vimg_opt_desc vhd_create_opts[];
@@ -165,6 +169,26 @@ void vhd_geometry(uint64_t total_sectors, uint16_t *c, uint8_t *h, uint8_t *s);
  * original_size and current_size; VIMG_EINVAL past 2040 GiB.
  */
 int vhd_choose_size(uint64_t req, bool force, struct vhd_footer *f, struct vimg_error *err);
+/* What a differencing child records of its parent. */
+struct vhd_parent_facts {
+	uint8_t uuid[16];	/* the parent footer's Unique Id */
+	uint32_t mtime;		/* parent file modification time, VHD epoch */
+	struct vhd_footer f;
+	uint64_t size;
+};
+
+/* From a parent the core opened, which must be a vhd image. */
+void vhd_parent_facts(struct vimg_image *parent, struct vhd_parent_facts *pf);
+/*
+ * Record parent pf, named `name` (as it must be written), in dd: Parent
+ * Unique ID, Parent Time Stamp, Parent Unicode Name (the last component) and
+ * the only locator entry, loc[0] (W2ru for a relative name, W2ku for an
+ * absolute one; data_offset left to the caller), every other entry cleared.
+ * The locator data goes to loc[cap]. Returns its length, or VIMG_EINVAL
+ * naming a name too long or not UTF-8.
+ */
+int vhd_parent_fields(struct vhd_dyn_disk *dd, const struct vhd_parent_facts *pf,
+		      const char *name, uint8_t *loc, size_t cap, struct vimg_error *err);
 int vhd_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 	       const struct vimg_backing_spec *backing, struct vimg_error *err);
 
@@ -172,5 +196,13 @@ int vhd_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 
 /* The driver's resize callback (see vhd-resize.c for what each type does). */
 int vhd_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
+
+/* ---- vhd-backing.c ------------------------------------------------------- */
+
+/* set_backing: a new parent for a differencing disk, or none (it becomes dynamic). */
+int vhd_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
+		    struct vimg_error *err);
+/* amend: no create option can change (backing_file goes to set_backing). */
+int vhd_amend(struct vimg_image *img, const struct vimg_opts *opts, struct vimg_error *err);
 
 #endif

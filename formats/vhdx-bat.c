@@ -112,8 +112,8 @@ int vhdx_bat_load(struct vhdx *s, struct vimg_error *err)
 }
 
 /* Sector-bitmap run for a PARTIALLY_PRESENT block: is [off..) present, and for how long. */
-static int bitmap_run(struct vhdx *s, uint64_t off, uint64_t len, bool *present,
-		      uint64_t *run_len, struct vimg_error *err)
+int vhdx_bitmap_run(struct vhdx *s, uint64_t off, uint64_t len, bool *present,
+		    uint64_t *run_len, struct vimg_error *err)
 {
 	uint64_t b = off / s->block_size, c = b / s->chunk_ratio;
 	uint64_t e = s->bat[vhdx_sb_index(s, c)], sector = off / s->lsec;
@@ -163,7 +163,7 @@ int vhdx_block_status(struct vimg_image *img, uint64_t off, uint64_t len, struct
 		run->kind = VIMG_RUN_DATA;
 		break;
 	case VHDX_BAT_PARTIALLY_PRESENT:
-		rc = bitmap_run(s, off, end - off, &present, &run->length, err);
+		rc = vhdx_bitmap_run(s, off, end - off, &present, &run->length, err);
 		if (rc)
 			return rc;
 		run->kind = present ? VIMG_RUN_DATA : VIMG_RUN_UNALLOCATED;
@@ -239,7 +239,7 @@ static int fill_range(struct vimg_image *img, struct vhdx *s, uint64_t b, uint64
 		if (state == VHDX_BAT_PARTIALLY_PRESENT) {
 			bool present;
 
-			rc = bitmap_run(s, base + from, n, &present, &n, err);
+			rc = vhdx_bitmap_run(s, base + from, n, &present, &n, err);
 			if (rc || present) {
 				from += n;
 				continue;

@@ -180,28 +180,26 @@ static int write_regions(struct vimg_file *f, const struct params *p, struct vim
 	return rc;
 }
 
-/* Parent locator item (2.6.2.6); returns its length, or -1 if a path is unusable. */
-static int build_locator(const struct params *p, uint8_t *b, size_t cap)
+int vhdx_locator_build(const uint8_t linkage[16], const char *name, uint8_t *b, size_t cap)
 {
 	char link[40], rel[VHDX_MAX_PATH];
 	const char *keys[2] = { "parent_linkage", "relative_path" }, *vals[2] = { link, rel };
 	size_t pos = 20 + 12 * 2;
-	bool abs = p->parent_name[0] == '/';
+	bool abs = name[0] == '/';
 
 	/*
 	 * A relative name is stored Windows-style (".\\name"); an absolute POSIX
 	 * name can only go, as it is, into absolute_win32_path.
 	 */
 	if ((size_t)snprintf(rel, sizeof(rel), "%s%s",
-			     abs || !strncmp(p->parent_name, "./", 2) ? "" : ".\\",
-			     p->parent_name) >= sizeof(rel))
+			     abs || !strncmp(name, "./", 2) ? "" : ".\\", name) >= sizeof(rel))
 		return -1;
 	if (abs)
 		keys[1] = "absolute_win32_path";
 	for (char *c = rel; *c && !abs; c++)
 		if (*c == '/')
 			*c = '\\';
-	vhdx_guid_str(p->linkage, link);
+	vhdx_guid_str(linkage, link);
 	memset(b, 0, cap);
 	memcpy(b, vhdx_guid_parent_type, 16);
 	st_le16(b + 18, 2);
@@ -245,7 +243,8 @@ static int write_metadata(struct vimg_file *f, const struct params *p, struct vi
 	st_le32(items + 32, (uint32_t)p->lsec);
 	st_le32(items + 36, (uint32_t)p->psec);
 	if (p->diff) {
-		int l = build_locator(p, items + 40, VHDX_META_TABLE_LEN - 40);
+		int l = vhdx_locator_build(p->linkage, p->parent_name, items + 40,
+					   VHDX_META_TABLE_LEN - 40);
 
 		if (l < 0) {
 			free(b);

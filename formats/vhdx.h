@@ -197,6 +197,10 @@ int vhdx_log_write_pages(struct vhdx *s, const uint64_t *offs, const uint8_t *da
 /* ---- vhdx-bat.c ------------------------------------------------------------ */
 
 int vhdx_bat_load(struct vhdx *s, struct vimg_error *err);
+/* For a PARTIALLY_PRESENT block: whether [off..) is present in this file, and
+ * for how long (*run_len, within off+len and the block). Uses s->tmp_buf. */
+int vhdx_bitmap_run(struct vhdx *s, uint64_t off, uint64_t len, bool *present,
+		    uint64_t *run_len, struct vimg_error *err);
 int vhdx_block_status(struct vimg_image *img, uint64_t off, uint64_t len, struct vimg_run *run,
 		      struct vimg_error *err);
 int vhdx_read(struct vimg_image *img, void *buf, uint64_t off, size_t len,
@@ -216,9 +220,25 @@ int vhdx_check(struct vimg_image *img, struct vimg_check *rep, unsigned fix,
 /* ---- vhdx-create.c --------------------------------------------------------- */
 
 extern const struct vimg_opt_desc vhdx_create_opts[];
+/*
+ * The parent locator item (2.6.2.6) a child of the parent with data write
+ * GUID `linkage`, named `name` (as it must be written), records: type,
+ * parent_linkage, and relative_path (".\\name", backslashes) or, for an
+ * absolute POSIX name, absolute_win32_path. Returns its length in b[cap], or
+ * -1 if the name is too long or not UTF-8.
+ */
+int vhdx_locator_build(const uint8_t linkage[16], const char *name, uint8_t *b, size_t cap);
 /* ---- vhdx-resize.c --------------------------------------------------------- */
 
 int vhdx_resize(struct vimg_image *img, uint64_t size, unsigned flags, struct vimg_error *err);
+
+/* ---- vhdx-backing.c -------------------------------------------------------- */
+
+/* set_backing: a new parent for a differencing disk, or none (it becomes dynamic). */
+int vhdx_set_backing(struct vimg_image *img, const char *name, struct vimg_image *parent,
+		     struct vimg_error *err);
+/* amend: no create option can change (backing_file goes to set_backing). */
+int vhdx_amend(struct vimg_image *img, const struct vimg_opts *opts, struct vimg_error *err);
 
 int vhdx_create(const char *path, uint64_t size, const struct vimg_opts *opts,
 		const struct vimg_backing_spec *backing, struct vimg_error *err);

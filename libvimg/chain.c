@@ -127,15 +127,16 @@ static bool same_file(struct vimg_file *a, struct vimg_file *b)
 	       da == db && ia == ib;
 }
 
-int vimg_image_change_backing(struct vimg_image *img, const char *name, const char *format,
-			      struct vimg_error *err)
+/* same_disk: the new parent must pass the format's link check (moved, not replaced). */
+static int change_backing(struct vimg_image *img, const char *name, const char *format,
+			  bool same_disk, struct vimg_error *err)
 {
 	struct vimg_image *parent = NULL;
 	char *path = NULL, *nname = NULL, *nfmt = NULL;
 	int rc;
 
 	if (!image_valid(img) || (format && !name))
-		return vimg_error_set(err, VIMG_EINVAL, "vimg_image_change_backing: invalid arguments");
+		return vimg_error_set(err, VIMG_EINVAL, "change_backing: invalid arguments");
 	if (!img->writable)
 		return vimg_error_set(err, VIMG_EROFS, "%s: opened read-only", img->path);
 	if (!img->drv->set_backing)
@@ -159,6 +160,14 @@ int vimg_image_change_backing(struct vimg_image *img, const char *name, const ch
 						      "%s: \"%s\" would make the chain a loop",
 						      img->path, name);
 			}
+		if (same_disk && img->drv->backing_opened &&
+		    (rc = img->drv->backing_opened(img, parent, err))) {
+			vimg_image_close(parent, NULL);
+			free(path);
+			return vimg_error_prefix(err, "%s: \"%s\" is not the parent the image was made "
+						 "on (use vimg rebase to change the parent)",
+						 img->path, name);
+		}
 		nname = strdup(name);
 		nfmt = strdup(registry_qemu_name(parent->drv));
 		if (!nname || !nfmt) {
@@ -188,4 +197,18 @@ fail:
 	free(nname);
 	free(nfmt);
 	return rc;
+}
+
+int vimg_image_change_backing(struct vimg_image *img, const char *name, const char *format,
+			      struct vimg_error *err)
+{
+	return change_backing(img, name, format, false, err);
+}
+
+int vimg_image_move_backing(struct vimg_image *img, const char *name, const char *format,
+			    struct vimg_error *err)
+{
+	if (!name)
+		return vimg_error_set(err, VIMG_EINVAL, "vimg_image_move_backing: no name");
+	return change_backing(img, name, format, true, err);
 }

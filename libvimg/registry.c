@@ -76,7 +76,8 @@ unsigned registry_features(const struct vimg_driver *d)
 	       VIMG_FEAT_READ | (d->write ? VIMG_FEAT_WRITE : 0) |
 	       (d->create ? VIMG_FEAT_CREATE : 0) | (d->check ? VIMG_FEAT_CHECK : 0) |
 	       (d->snapshot_list ? VIMG_FEAT_SNAPSHOTS : 0) | (d->resize ? VIMG_FEAT_RESIZE : 0) |
-	       (d->make_empty ? VIMG_FEAT_EMPTY : 0) |
+	       (d->make_empty ? VIMG_FEAT_EMPTY : 0) | (d->set_backing ? VIMG_FEAT_REBASE : 0) |
+	       (d->amend ? VIMG_FEAT_AMEND : 0) |
 	       (d->compress && d->write_compressed ? VIMG_FEAT_COMPRESS : 0);
 }
 

@@ -91,6 +91,8 @@ void vimg_set_log(void (*fn)(void *opaque, int level, const char *msg), void *op
 #define VIMG_FEAT_COMPRESS	(1u << 9)
 #define VIMG_FEAT_RESIZE	(1u << 10)
 #define VIMG_FEAT_EMPTY		(1u << 11) /* vimg_image_make_empty */
+#define VIMG_FEAT_REBASE	(1u << 12) /* the backing file can change (rebase) */
+#define VIMG_FEAT_AMEND		(1u << 13) /* vimg_image_amend */
 
 enum vimg_opt_type {
 	VIMG_OPT_STR = 1,	/* free text, or one of `choices` ("a|b|c") */
@@ -186,6 +188,15 @@ const char *vimg_image_backing_path(const struct vimg_image *img);
  */
 int vimg_image_change_backing(struct vimg_image *img, const char *name, const char *format,
 			      struct vimg_error *err);
+/*
+ * The same parent found under another name (it moved): as
+ * vimg_image_change_backing, but the new file must pass the format's link
+ * check (VMDK parentCID, VHD parent UUID, VHDX parent_linkage), which is
+ * recorded unchanged; VIMG_EBACKING pointing to rebase otherwise. qemu-img
+ * amend -o backing_file=.
+ */
+int vimg_image_move_backing(struct vimg_image *img, const char *name, const char *format,
+			    struct vimg_error *err);
 /* Bytes the image's files occupy on the host (st_blocks), or a negative code. */
 int64_t vimg_image_disk_size(struct vimg_image *img, struct vimg_error *err);
 /* Call cb for every host file this image layer consists of (not the backing). */

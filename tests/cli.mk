@@ -10,6 +10,7 @@ CLI_TESTS = \
 	tests/test-resize.sh \
 	tests/test-measure.sh \
 	tests/test-rebase-commit.sh \
+	tests/test-rebase-vhd.sh \
 	tests/test-sparsify.sh \
 	tests/test-amend.sh \
 	tests/test-dd-bench.sh \
